@@ -1,0 +1,1 @@
+//! The Tumblebug application layer.

@@ -1,0 +1,3 @@
+//! redb backend.
+/// Placeholder until the backend lands.
+pub struct RedbStore;
