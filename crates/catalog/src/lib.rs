@@ -2,134 +2,81 @@
 //! zones), VM specs (shape and list price) and images. The built-in catalog is written by the
 //! project as facts in `data/`; CB-Tumblebug's asset files and generic spec CSVs can be imported
 //! on top of it.
+//!
+//! # Lookups
+//!
+//! Every lookup is served from a hash index and is case-insensitive, because Tumblebug's ids
+//! are lower-cased `{provider}+{region}+{name}` strings (`aws+ap-northeast-2+t3.nano`):
+//! `catalog.spec("AWS", "ap-northeast-2", "T3.NANO")` finds the same spec as
+//! `catalog.spec_by_id("aws+ap-northeast-2+t3.nano")`. Listings (`specs_in`, `images_in`, ...)
+//! keep insertion order.
+//!
+//! # Built-in data
+//!
+//! `data/regions.txt`, `data/specs.txt` and `data/images.txt` hold, for aws, azure, gcp,
+//! alibaba, tencent, ibm, ncp, nhn and openstack, the regions (id, display name, coordinates,
+//! zones, price factor), the specs (size, architecture, accelerators, list price in the
+//! provider's reference region, regions offered in) and a few public images. Each file's header
+//! documents its syntax. A spec's price in a region is its reference price times the region's
+//! factor, rounded to micro-dollars.
+//!
+//! # Importers
+//!
+//! Each importer returns an [`ImportReport`] (entries added and updated, rows skipped, and
+//! line-numbered issues); only a file that cannot be read at all is a [`CatalogError`].
+//!
+//! * [`Catalog::import_cloudinfo_yaml`]: CB-Tumblebug's `cloudinfo.yaml`; adds providers and
+//!   adds or replaces regions.
+//! * [`Catalog::import_cloudspec_csv`]: CB-Tumblebug's `cloudspec.csv`; overrides of specs the
+//!   catalog has (price when `costPerHour >= 0`, converted from `currency` with
+//!   [`UNITS_PER_USD`]; `evaluationScore01` when positive; accelerator model/count/memory, the
+//!   file's `acceleratorMemoryGB` being the total over all accelerators; `description`).
+//!   `regionName` is a region id (any case) or `all` for every region of the provider.
+//! * [`Catalog::import_cloudimage_csv`]: CB-Tumblebug's `cloudimage.csv`; VM images (Kubernetes
+//!   node images, `infraType` without `vm`, are skipped). An empty `osArchitecture` is taken
+//!   from the OS type or name (`ARM64` means `arm64`, otherwise `x86_64`).
+//! * [`Catalog::import_specs_csv`]: the generic specs CSV below.
+//!
+//! # Generic specs CSV
+//!
+//! A header row names the columns; they are matched by name (case-insensitive), in any
+//! order, and unknown columns are ignored.
+//!
+//! | column | required | meaning |
+//! |---|---|---|
+//! | `provider` | yes | provider id, e.g. `aws` (must be in the catalog) |
+//! | `region` | yes | region id (must be in the catalog), or `all` for every region of the provider |
+//! | `name` | yes | the CSP's instance type name |
+//! | `vcpu` | yes | whole number >= 1 |
+//! | `memory_gib` | yes | number > 0 |
+//! | `cost_per_hour` | no | on-demand USD per hour; empty or negative = unknown (-1) |
+//! | `architecture` | no | `x86_64` (default; `amd64` accepted) or `arm64` (`aarch64` accepted) |
+//! | `gpu_model` | no | e.g. `NVIDIA T4`; empty = no accelerator |
+//! | `gpu_count` | no | accelerators per VM, default 1 when `gpu_model` is set |
+//! | `gpu_memory_gib` | no | memory per accelerator, default 0 (unknown) |
+//! | `description` | no | free text |
+//!
+//! A row adds the spec or replaces the one with the same provider, region and name; a
+//! replaced spec keeps its `evaluation_score01`, and its description unless the row has one.
+//!
+//! ```text
+//! name,provider,region,vcpu,memory_gib,cost_per_hour,gpu_model,gpu_count,gpu_memory_gib
+//! g9.xlarge,aws,us-east-1,4,16,0.9,NVIDIA L40S,1,48
+//! ```
 
-use serde::{Deserialize, Serialize};
+mod builtin;
+mod catalog;
+mod data_file;
+mod error;
+mod import;
+mod key;
+mod report;
+mod table;
+mod types;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Provider {
-    /// Lower-case id used in connection names: `aws`, `azure`, `gcp`, ...
-    pub name: String,
-    pub display: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Region {
-    pub provider: String,
-    /// The CSP's own region id, e.g. `ap-northeast-2`.
-    pub id: String,
-    /// Human-readable location, e.g. `Korea (Seoul)`.
-    pub display: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub zones: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Gpu {
-    pub model: String,
-    pub count: u32,
-    /// Memory per accelerator, GiB.
-    pub memory_gib: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Spec {
-    pub provider: String,
-    pub region: String,
-    /// The CSP's instance type name, e.g. `t3.small`.
-    pub name: String,
-    pub vcpu: u32,
-    pub memory_gib: f64,
-    pub gpu: Option<Gpu>,
-    /// On-demand list price in USD per hour; negative when unknown.
-    pub cost_per_hour: f64,
-    /// `x86_64` or `arm64`.
-    pub architecture: String,
-    /// Performance score (`evaluationScore01`), 0 when not measured.
-    pub evaluation_score01: f64,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Image {
-    pub provider: String,
-    /// Region the image lives in, or `all` for images available in every region.
-    pub region: String,
-    /// The CSP's image name or id, e.g. an AMI id or `ubuntu-2204-lts`.
-    pub name: String,
-    /// e.g. `Ubuntu 22.04`.
-    pub os_type: String,
-    pub os_distribution: String,
-    pub os_architecture: String,
-    pub is_gpu_image: bool,
-    pub description: String,
-}
-
-/// The whole catalog, with lookups by provider and region.
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    providers: Vec<Provider>,
-    regions: Vec<Region>,
-    specs: Vec<Spec>,
-    images: Vec<Image>,
-}
-
-impl Catalog {
-    pub fn empty() -> Catalog {
-        Catalog::default()
-    }
-
-    /// The catalog that ships with Tumblebug.
-    pub fn builtin() -> Catalog {
-        Catalog::default()
-    }
-
-    pub fn providers(&self) -> &[Provider] {
-        &self.providers
-    }
-
-    pub fn regions(&self) -> &[Region] {
-        &self.regions
-    }
-
-    pub fn region(&self, provider: &str, region: &str) -> Option<&Region> {
-        self.regions
-            .iter()
-            .find(|r| r.provider == provider && r.id == region)
-    }
-
-    pub fn specs(&self) -> &[Spec] {
-        &self.specs
-    }
-
-    pub fn specs_in(&self, provider: &str, region: &str) -> Vec<&Spec> {
-        self.specs
-            .iter()
-            .filter(|s| s.provider == provider && s.region == region)
-            .collect()
-    }
-
-    pub fn spec(&self, provider: &str, region: &str, name: &str) -> Option<&Spec> {
-        self.specs
-            .iter()
-            .find(|s| s.provider == provider && s.region == region && s.name == name)
-    }
-
-    pub fn images(&self) -> &[Image] {
-        &self.images
-    }
-
-    /// Images usable in a region: the region's own and those marked `all`.
-    pub fn images_in(&self, provider: &str, region: &str) -> Vec<&Image> {
-        self.images
-            .iter()
-            .filter(|i| i.provider == provider && (i.region == region || i.region == "all"))
-            .collect()
-    }
-
-    pub fn image(&self, provider: &str, region: &str, name: &str) -> Option<&Image> {
-        self.images_in(provider, region)
-            .into_iter()
-            .find(|i| i.name == name)
-    }
-}
+pub use catalog::Catalog;
+pub use error::CatalogError;
+pub use import::currency::{UNITS_PER_USD, to_usd};
+pub use report::{ImportReport, RowIssue};
+pub use table::Upsert;
+pub use types::{ALL_REGIONS, Gpu, Image, Provider, Region, Spec, normalize_architecture};

@@ -1,0 +1,73 @@
+//! Key layout in the store (reference §9.2, MCI generation). Subnets live inside their vNet's
+//! document rather than under child keys, so that a vNet and its subnets change in one
+//! compare-and-swap.
+
+use std::fmt;
+
+/// Resource kinds with their path and key spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    VNet,
+    SecurityGroup,
+    SshKey,
+    Image,
+    Spec,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 5] = [
+        ResourceKind::VNet,
+        ResourceKind::SecurityGroup,
+        ResourceKind::SshKey,
+        ResourceKind::Image,
+        ResourceKind::Spec,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::VNet => "vNet",
+            ResourceKind::SecurityGroup => "securityGroup",
+            ResourceKind::SshKey => "sshKey",
+            ResourceKind::Image => "image",
+            ResourceKind::Spec => "spec",
+        }
+    }
+
+    /// Accepts the path spelling case-insensitively (`vNet`, `vnet`).
+    pub fn parse(s: &str) -> Option<ResourceKind> {
+        ResourceKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const NS_PREFIX: &str = "/ns/";
+
+pub fn ns(ns_id: &str) -> String {
+    format!("/ns/{ns_id}")
+}
+
+/// Every key that belongs to a namespace (not the namespace key itself).
+pub fn ns_children(ns_id: &str) -> String {
+    format!("/ns/{ns_id}/")
+}
+
+pub fn resource(ns_id: &str, kind: ResourceKind, id: &str) -> String {
+    format!("/ns/{ns_id}/resources/{kind}/{id}")
+}
+
+pub fn resource_prefix(ns_id: &str, kind: ResourceKind) -> String {
+    format!("/ns/{ns_id}/resources/{kind}/")
+}
+
+/// Raw files imported into the catalog, replayed on start.
+pub const CATALOG_IMPORT_PREFIX: &str = "/catalog/import/";
+
+/// Keeps keys that are direct children of `prefix` (no further `/`).
+pub fn is_direct_child(prefix: &str, key: &str) -> bool {
+    key.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
