@@ -218,6 +218,68 @@ pub trait CloudDriver: Send + Sync + 'static {
     ) -> CloudResult<KeyPairHandle>;
     async fn delete_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<()>;
 
+    /// Adds a subnet to an existing vNet (`spec.name` is the idempotency token).
+    async fn create_subnet(
+        &self,
+        conn: &Connection,
+        vnet_csp_id: &str,
+        spec: SubnetSpec,
+    ) -> CloudResult<SubnetHandle> {
+        let _ = (vnet_csp_id, spec);
+        Err(CloudError::InvalidRequest(format!(
+            "adding subnets is not supported on {}",
+            conn.name
+        )))
+    }
+    async fn delete_subnet(
+        &self,
+        conn: &Connection,
+        vnet_csp_id: &str,
+        subnet_csp_id: &str,
+    ) -> CloudResult<()> {
+        let _ = (vnet_csp_id, subnet_csp_id);
+        Err(CloudError::InvalidRequest(format!(
+            "deleting subnets is not supported on {}",
+            conn.name
+        )))
+    }
+    /// Replaces the rules of a security group.
+    async fn set_security_group_rules(
+        &self,
+        conn: &Connection,
+        csp_id: &str,
+        rules: Vec<FirewallRule>,
+    ) -> CloudResult<SecurityGroupHandle> {
+        let _ = (csp_id, rules);
+        Err(CloudError::InvalidRequest(format!(
+            "changing security group rules is not supported on {}",
+            conn.name
+        )))
+    }
+    /// Existing resources by CSP id, for registering resources Tumblebug did not create.
+    async fn get_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<VNetHandle> {
+        Err(CloudError::NotFound {
+            kind: format!("vNet on {}", conn.name),
+            id: csp_id.to_string(),
+        })
+    }
+    async fn get_security_group(
+        &self,
+        conn: &Connection,
+        csp_id: &str,
+    ) -> CloudResult<SecurityGroupHandle> {
+        Err(CloudError::NotFound {
+            kind: format!("security group on {}", conn.name),
+            id: csp_id.to_string(),
+        })
+    }
+    async fn get_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<KeyPairHandle> {
+        Err(CloudError::NotFound {
+            kind: format!("key pair on {}", conn.name),
+            id: csp_id.to_string(),
+        })
+    }
+
     async fn lookup_spec(&self, conn: &Connection, name: &str) -> CloudResult<CloudSpec>;
     async fn list_specs(&self, conn: &Connection) -> CloudResult<Vec<CloudSpec>>;
     async fn lookup_image(&self, conn: &Connection, name: &str) -> CloudResult<CloudImage>;

@@ -37,7 +37,8 @@ impl Clouds {
     pub fn new(default_driver: &str) -> Clouds {
         Clouds {
             default_driver: default_driver.to_string(),
-            drivers: RwLock::new(HashMap::new()), connections: RwLock::new(BTreeMap::new()),
+            drivers: RwLock::new(HashMap::new()),
+            connections: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -85,14 +86,24 @@ impl Clouds {
                 region_representative: true,
                 verified: true,
             };
-            conns.insert(name, ConnEntry { config, provider: region.provider.clone(), region: region.id.clone() });
+            conns.insert(
+                name,
+                ConnEntry {
+                    config,
+                    provider: region.provider.clone(),
+                    region: region.id.clone(),
+                },
+            );
             added += 1;
         }
         added
     }
 
     pub fn list(&self) -> Vec<ConnConfig> {
-        read(&self.connections).values().map(|e| e.config.clone()).collect()
+        read(&self.connections)
+            .values()
+            .map(|e| e.config.clone())
+            .collect()
     }
 
     pub fn config(&self, name: &str) -> CoreResult<ConnConfig> {
@@ -104,14 +115,23 @@ impl Clouds {
 
     /// The driver serving a connection, with the connection as drivers see it.
     pub fn resolve(&self, name: &str) -> CoreResult<(Connection, Arc<dyn CloudDriver>)> {
-        let entry = read(&self.connections)
-            .get(name)
-            .cloned()
-            .ok_or_else(|| CoreError::invalid(format!("connection config {name} does not exist")))?;
-        let driver = read(&self.drivers).get(&entry.config.driver_name).cloned().ok_or_else(|| {
-            CoreError::invalid(format!("driver {} of connection {name} is not loaded", entry.config.driver_name))
+        let entry = read(&self.connections).get(name).cloned().ok_or_else(|| {
+            CoreError::invalid(format!("connection config {name} does not exist"))
         })?;
-        let conn = Connection { name: name.to_string(), provider: entry.provider, region: entry.region };
+        let driver = read(&self.drivers)
+            .get(&entry.config.driver_name)
+            .cloned()
+            .ok_or_else(|| {
+                CoreError::invalid(format!(
+                    "driver {} of connection {name} is not loaded",
+                    entry.config.driver_name
+                ))
+            })?;
+        let conn = Connection {
+            name: name.to_string(),
+            provider: entry.provider,
+            region: entry.region,
+        };
         Ok((conn, driver))
     }
 }

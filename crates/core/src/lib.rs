@@ -41,7 +41,11 @@ impl Tumblebug {
         catalog: Arc<CatalogView>,
         clouds: Arc<Clouds>,
     ) -> CoreResult<Tumblebug> {
-        let tb = Tumblebug { store, catalog, clouds };
+        let tb = Tumblebug {
+            store,
+            catalog,
+            clouds,
+        };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;
         Ok(tb)

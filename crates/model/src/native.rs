@@ -126,7 +126,16 @@ pub mod openstack {
 
 /// Providers with a table of their own; anything else goes through the CB-Spider words.
 pub const PROVIDERS: [&str; 10] = [
-    "aws", "gcp", "azure", "alibaba", "tencent", "ibm", "ncp", "openstack", "nhn", "kt",
+    "aws",
+    "gcp",
+    "azure",
+    "alibaba",
+    "tencent",
+    "ibm",
+    "ncp",
+    "openstack",
+    "nhn",
+    "kt",
 ];
 
 /// The Tumblebug status of a CSP's native VM state word.

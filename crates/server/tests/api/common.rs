@@ -1,0 +1,174 @@
+//! Test harness: a real application (redb store in a temp dir, in-process simulated clouds at
+//! time factor 0) driven through the router without a network.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tb_cloud::sim::{SimCloud, SimConfig, SimDriver};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub dir: tempfile::TempDir,
+    pub auth_header: Option<String>,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+pub async fn build(
+    dir: &std::path::Path,
+    auth: tb_server::AuthConfig,
+    assets_dir: Option<std::path::PathBuf>,
+) -> Router {
+    let store: Arc<dyn tb_store::Store> =
+        Arc::new(tb_store::RedbStore::open(dir.join("tb.redb")).unwrap());
+    let sim_store: Arc<dyn tb_store::Store> =
+        Arc::new(tb_store::RedbStore::open(dir.join("sim.redb")).unwrap());
+    let catalog = tb_catalog::Catalog::builtin();
+    let config = SimConfig {
+        time_factor: 0.0,
+        seed: 7,
+        ..SimConfig::default()
+    };
+    let cloud = Arc::new(
+        SimCloud::builder(Arc::new(catalog.clone()))
+            .config(config)
+            .store(sim_store)
+            .build()
+            .await
+            .unwrap(),
+    );
+    let clouds = Arc::new(tb_core::Clouds::new("sim"));
+    clouds.add_driver("sim", Arc::new(SimDriver::new(cloud.clone())));
+    let view = Arc::new(tb_core::CatalogView::new(catalog));
+    let tb = tb_core::Tumblebug::new(store, view, clouds).await.unwrap();
+    let state = tb_server::AppState {
+        tb,
+        sim: Some(cloud),
+        assets_dir,
+    };
+    tb_server::router(state, auth)
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let router = build(dir.path(), tb_server::AuthConfig::default(), None).await;
+        TestApp {
+            router,
+            dir,
+            auth_header: None,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(h) = &self.auth_header {
+            req = req.header("authorization", h);
+        }
+        let req = req
+            .body(
+                body.map(|b| Body::from(b.to_string()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.request("GET", uri, None, &[]).await
+    }
+    pub async fn post(&self, uri: &str, body: &str) -> Resp {
+        self.request(
+            "POST",
+            uri,
+            Some(body),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+    pub async fn put(&self, uri: &str, body: &str) -> Resp {
+        self.request(
+            "PUT",
+            uri,
+            Some(body),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+    pub async fn delete(&self, uri: &str) -> Resp {
+        self.request("DELETE", uri, None, &[]).await
+    }
+    pub async fn delete_with(&self, uri: &str, body: &str) -> Resp {
+        self.request(
+            "DELETE",
+            uri,
+            Some(body),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    /// Creates a namespace and a vNet with two subnets on `conn`.
+    pub async fn ns_with_vnet(&self, ns: &str, conn: &str) {
+        let r = self
+            .post("/tumblebug/ns", &format!(r#"{{"name":"{ns}"}}"#))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = self
+            .post(
+                &format!("/tumblebug/ns/{ns}/resources/vNet"),
+                &format!(
+                    r#"{{"name":"vnet01","connectionName":"{conn}","cidrBlock":"10.0.0.0/16",
+                       "subnetInfoList":[{{"name":"subnet01","ipv4_CIDR":"10.0.1.0/24"}},{{"name":"subnet02","ipv4_CIDR":"10.0.2.0/24"}}]}}"#
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+}
+
+/// Asserts an error response: status and a `{"message"}` body containing `needle`.
+pub fn assert_error(r: &Resp, status: u16, needle: &str) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.text);
+    let msg = r
+        .body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no message in {}", r.text));
+    assert!(
+        msg.contains(needle),
+        "message {msg:?} does not contain {needle:?}"
+    );
+}

@@ -1,0 +1,8 @@
+//! HTTP-level tests of the whole application through the router.
+
+mod auth;
+mod common;
+mod namespace;
+mod openapi;
+mod resources;
+mod system;
