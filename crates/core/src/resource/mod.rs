@@ -107,11 +107,23 @@ impl Tumblebug {
         self.require_ns(ns).await?;
         let mut items: Vec<T> =
             repo::list_children(self.store.as_ref(), &keys::resource_prefix(ns, T::KIND)).await?;
-        if ns == SYSTEM_NS {
-            items.extend(self.catalog_resources::<T>()?);
-        }
         if let Some(f) = filter {
             items.retain(|i| f.matches(i));
+        }
+        if ns == SYSTEM_NS {
+            let snap = self.catalog();
+            // Catalog entries are already of the requested type; filter before cloning.
+            let catalog: &[T] = match T::KIND {
+                ResourceKind::Spec => downcast(&snap.specs),
+                ResourceKind::Image => downcast(&snap.images),
+                _ => &[],
+            };
+            items.extend(
+                catalog
+                    .iter()
+                    .filter(|i| filter.is_none_or(|f| f.matches(*i)))
+                    .cloned(),
+            );
         }
         Ok(items)
     }
@@ -131,36 +143,6 @@ impl Tumblebug {
         Ok(ids)
     }
 
-    /// Catalog entries of the system namespace, as resources of type `T` (specs and images).
-    fn catalog_resources<T: Resource>(&self) -> CoreResult<Vec<T>> {
-        let snap = self.catalog();
-        let convert = |v: Value| {
-            serde_json::from_value::<T>(v).map_err(|e| CoreError::Corrupt {
-                key: "catalog".into(),
-                reason: e.to_string(),
-            })
-        };
-        let to_value = |v: Result<Value, serde_json::Error>| {
-            v.map_err(|e| CoreError::Corrupt {
-                key: "catalog".into(),
-                reason: e.to_string(),
-            })
-        };
-        match T::KIND {
-            ResourceKind::Spec => snap
-                .specs
-                .iter()
-                .map(|s| convert(to_value(serde_json::to_value(s))?))
-                .collect(),
-            ResourceKind::Image => snap
-                .images
-                .iter()
-                .map(|i| convert(to_value(serde_json::to_value(i))?))
-                .collect(),
-            _ => Ok(Vec::new()),
-        }
-    }
-
     pub async fn get_resource<T: Resource>(&self, ns: &str, id: &str) -> CoreResult<T> {
         self.require_ns(ns).await?;
         if let Some(v) =
@@ -170,15 +152,17 @@ impl Tumblebug {
         }
         if ns == SYSTEM_NS {
             let snap = self.catalog();
-            let found = match T::KIND {
-                ResourceKind::Spec => snap.spec(id).map(serde_json::to_value),
-                ResourceKind::Image => snap.image(id).map(serde_json::to_value),
+            let found: Option<&T> = match T::KIND {
+                ResourceKind::Spec => snap
+                    .spec(id)
+                    .and_then(|s| (s as &dyn std::any::Any).downcast_ref()),
+                ResourceKind::Image => snap
+                    .image(id)
+                    .and_then(|i| (i as &dyn std::any::Any).downcast_ref()),
                 _ => None,
             };
-            if let Some(Ok(v)) = found
-                && let Ok(t) = serde_json::from_value::<T>(v)
-            {
-                return Ok(t);
+            if let Some(t) = found {
+                return Ok(t.clone());
             }
         }
         Err(not_found(T::KIND, ns, id))
@@ -386,6 +370,16 @@ impl Tumblebug {
             .map(|sg| sg.id)
             .collect())
     }
+}
+
+/// The catalog's `Vec<SpecInfo>`/`Vec<ImageInfo>` seen as `&[T]` when `T` is that type.
+// `Any` needs the sized `Vec`, not a slice.
+#[allow(clippy::ptr_arg)]
+fn downcast<S: 'static, T: 'static>(v: &Vec<S>) -> &[T] {
+    (v as &dyn std::any::Any)
+        .downcast_ref::<Vec<T>>()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn str_field(doc: &Value, name: &str) -> String {
