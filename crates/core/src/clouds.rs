@@ -115,6 +115,11 @@ impl Clouds {
 
     /// The driver serving a connection, with the connection as drivers see it.
     pub fn resolve(&self, name: &str) -> CoreResult<(Connection, Arc<dyn CloudDriver>)> {
+        self.open(name).map(|(_, conn, driver)| (conn, driver))
+    }
+
+    /// Like [`Clouds::resolve`], with the connection's config for the object being created.
+    pub fn open(&self, name: &str) -> CoreResult<(ConnConfig, Connection, Arc<dyn CloudDriver>)> {
         let entry = read(&self.connections).get(name).cloned().ok_or_else(|| {
             CoreError::invalid(format!("connection config {name} does not exist"))
         })?;
@@ -132,6 +137,6 @@ impl Clouds {
             provider: entry.provider,
             region: entry.region,
         };
-        Ok((conn, driver))
+        Ok((entry.config, conn, driver))
     }
 }

@@ -8,22 +8,6 @@ use crate::keys::{self, ResourceKind};
 use crate::{CoreError, CoreResult, Tumblebug, new_uid, now_string, repo};
 
 impl Tumblebug {
-    async fn store_image(&self, ns: &str, info: &ImageInfo, update: bool) -> CoreResult<()> {
-        let key = keys::resource(ns, ResourceKind::Image, &info.id);
-        if update {
-            self.store.put(&key, repo::encode(&key, info)?).await?;
-            return Ok(());
-        }
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            info,
-            &format!("The image {}", info.id),
-        )
-        .await
-        .map(|_| ())
-    }
-
     /// `action=registerWithId`: asks the cloud for the image and records it.
     pub async fn register_image_by_id(
         &self,
@@ -79,7 +63,7 @@ impl Tumblebug {
             }],
             ..ImageInfo::default()
         };
-        self.store_image(ns, &info, update).await?;
+        self.put_registered(ns, &info, update).await?;
         Ok(info)
     }
 
@@ -104,7 +88,7 @@ impl Tumblebug {
         if info.image_status.is_empty() {
             info.image_status = "Available".into();
         }
-        self.store_image(ns, &info, update).await?;
+        self.put_registered(ns, &info, update).await?;
         Ok(info)
     }
 

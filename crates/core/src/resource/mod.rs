@@ -168,6 +168,28 @@ impl Tumblebug {
         Err(not_found(T::KIND, ns, id))
     }
 
+    /// Stores a registered object: create-if-absent, or overwrite when `update` is asked for.
+    pub(crate) async fn put_registered<T: Resource>(
+        &self,
+        ns: &str,
+        info: &T,
+        update: bool,
+    ) -> CoreResult<()> {
+        let key = keys::resource(ns, T::KIND, info.id());
+        if update {
+            self.store.put(&key, repo::encode(&key, info)?).await?;
+            return Ok(());
+        }
+        repo::create(
+            self.store.as_ref(),
+            &key,
+            info,
+            &format!("The {} {}", T::KIND, info.id()),
+        )
+        .await
+        .map(|_| ())
+    }
+
     pub async fn resource_exists(
         &self,
         ns: &str,

@@ -155,8 +155,7 @@ impl Tumblebug {
                 vnet.id, vnet.connection_name
             )));
         }
-        let conn_config = self.clouds.config(&connection)?;
-        let (conn, driver) = self.clouds.resolve(&connection)?;
+        let (conn_config, conn, driver) = self.clouds.open(&connection)?;
         let uid = new_uid();
         let key = keys::resource(ns, ResourceKind::SecurityGroup, &req.name);
         let mut info = SecurityGroupInfo {
@@ -311,13 +310,7 @@ impl Tumblebug {
                 "cspResourceId is required to register a securityGroup",
             ));
         }
-        let conn_config = self.clouds.config(&req.connection_name).map_err(|_| {
-            CoreError::invalid(format!(
-                "connection config {:?} does not exist",
-                req.connection_name
-            ))
-        })?;
-        let (conn, driver) = self.clouds.resolve(&req.connection_name)?;
+        let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
         let handle = driver
             .get_security_group(&conn, &req.csp_resource_id)
             .await?;

@@ -9,22 +9,6 @@ use crate::keys::{self, ResourceKind};
 use crate::{CoreError, CoreResult, Tumblebug, new_uid, repo};
 
 impl Tumblebug {
-    async fn store_spec(&self, ns: &str, info: &SpecInfo, update: bool) -> CoreResult<()> {
-        let key = keys::resource(ns, ResourceKind::Spec, &info.id);
-        if update {
-            self.store.put(&key, repo::encode(&key, info)?).await?;
-            return Ok(());
-        }
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            info,
-            &format!("The spec {}", info.id),
-        )
-        .await
-        .map(|_| ())
-    }
-
     /// `action=registerWithCspResourceId`: asks the cloud for the spec's shape and takes the
     /// price from the catalog.
     pub async fn register_spec_by_csp_id(
@@ -65,7 +49,7 @@ impl Tumblebug {
         info.description = req.description.clone();
         info.system_label = String::new();
         info.resource_type = "spec".into();
-        self.store_spec(ns, &info, update).await?;
+        self.put_registered(ns, &info, update).await?;
         Ok(info)
     }
 
@@ -87,7 +71,7 @@ impl Tumblebug {
         if info.uid.is_empty() {
             info.uid = new_uid();
         }
-        self.store_spec(ns, &info, update).await?;
+        self.put_registered(ns, &info, update).await?;
         Ok(info)
     }
 

@@ -41,13 +41,7 @@ impl Tumblebug {
     pub async fn create_ssh_key(&self, ns: &str, req: SshKeyReq) -> CoreResult<SshKeyInfo> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
-        let conn_config = self.clouds.config(&req.connection_name).map_err(|_| {
-            CoreError::invalid(format!(
-                "connection config {:?} does not exist",
-                req.connection_name
-            ))
-        })?;
-        let (conn, driver) = self.clouds.resolve(&req.connection_name)?;
+        let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
         let uid = new_uid();
         let pair = generate_key_pair(&uid)?;
         let key = keys::resource(ns, ResourceKind::SshKey, &req.name);
@@ -108,13 +102,7 @@ impl Tumblebug {
                 "cspResourceId is required to register an sshKey",
             ));
         }
-        let conn_config = self.clouds.config(&req.connection_name).map_err(|_| {
-            CoreError::invalid(format!(
-                "connection config {:?} does not exist",
-                req.connection_name
-            ))
-        })?;
-        let (conn, driver) = self.clouds.resolve(&req.connection_name)?;
+        let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
         let handle = driver.get_key_pair(&conn, &req.csp_resource_id).await?;
         if !req.private_key.is_empty() {
             PrivateKey::from_openssh(&req.private_key).map_err(|e| {

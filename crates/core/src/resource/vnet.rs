@@ -123,13 +123,7 @@ impl Tumblebug {
     pub async fn create_vnet(&self, ns: &str, mut req: VNetReq) -> CoreResult<VNetInfo> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
-        let conn_config = self.clouds.config(&req.connection_name).map_err(|_| {
-            CoreError::invalid(format!(
-                "connection config {:?} does not exist",
-                req.connection_name
-            ))
-        })?;
-        let (conn, driver) = self.clouds.resolve(&req.connection_name)?;
+        let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
         if req.cidr_block.is_empty() {
             req.cidr_block = DEFAULT_VNET_CIDR.into();
         }
@@ -348,10 +342,7 @@ impl Tumblebug {
                 "cspResourceId is required to register a vNet",
             ));
         }
-        let conn_config = self.clouds.config(connection).map_err(|_| {
-            CoreError::invalid(format!("connection config {connection:?} does not exist"))
-        })?;
-        let (conn, driver) = self.clouds.resolve(connection)?;
+        let (conn_config, conn, driver) = self.clouds.open(connection)?;
         let handle = driver.get_vnet(&conn, csp_id).await?;
         let info = VNetInfo {
             resource_type: "vNet".into(),
