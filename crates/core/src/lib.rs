@@ -12,8 +12,10 @@ pub mod catalog_view;
 pub mod clouds;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod lookup;
 pub mod namespace;
+pub mod ops;
 mod repo;
 pub mod resource;
 
@@ -48,6 +50,13 @@ impl Tumblebug {
         };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;
+        let interrupted = tb.mark_interrupted_requests().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "requests interrupted by the last stop were marked as errors"
+            );
+        }
         Ok(tb)
     }
 

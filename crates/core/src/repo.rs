@@ -8,7 +8,7 @@ use tb_store::{Revision, Store, TxnOutcome};
 use crate::{CoreError, CoreResult, keys};
 
 /// How often a read-modify-write is retried when another writer got in between.
-const MAX_CAS_RETRIES: usize = 16;
+pub(crate) const MAX_CAS_RETRIES: usize = 16;
 
 pub(crate) struct Versioned<T> {
     pub value: T,

@@ -3,6 +3,7 @@
 
 pub mod naming;
 pub mod native;
+pub mod request;
 pub mod resource;
 pub mod status;
 

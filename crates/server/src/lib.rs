@@ -67,7 +67,7 @@ impl utoipa::Modify for BasicAuth {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{namespace as ns, resource as r, sim, system as sys};
+    use routes::{namespace as ns, request as req, resource as r, sim, system as sys};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sys::readyz))
         .routes(routes!(sys::livez))
@@ -83,6 +83,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sys::lookup_images))
         .routes(routes!(sys::load_assets))
         .routes(routes!(sys::import_catalog))
+        .routes(routes!(req::get_request, req::delete_request))
+        .routes(routes!(req::list_requests, req::delete_requests))
         .routes(routes!(sim::get_config))
         .routes(routes!(sim::set_faults))
         .routes(routes!(sim::set_time_factor))

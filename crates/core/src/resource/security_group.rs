@@ -204,32 +204,42 @@ impl Tumblebug {
         verb: &str,
     ) -> CoreResult<SecurityGroupUpdateResponse> {
         let key = keys::resource(ns, ResourceKind::SecurityGroup, sg_id);
-        let Some(current) = repo::get::<SecurityGroupInfo>(self.store.as_ref(), &key).await? else {
-            return Err(super::not_found(ResourceKind::SecurityGroup, ns, sg_id));
-        };
-        let previous = current.value.clone();
-        let new_rules = change(&previous.firewall_rules)?;
-        let (conn, driver) = self.clouds.resolve(&previous.connection_name)?;
-        driver
-            .set_security_group_rules(&conn, &previous.csp_resource_id, to_cloud(&new_rules))
-            .await?;
-        let mut updated = previous.clone();
-        updated.firewall_rules = new_rules;
-        repo::replace(self.store.as_ref(), &key, current.revision, &updated).await?;
-        Ok(SecurityGroupUpdateResponse {
-            id: sg_id.to_string(),
-            name: sg_id.to_string(),
-            success: true,
-            message: format!(
-                "{verb} {} rule(s)",
-                updated
-                    .firewall_rules
-                    .len()
-                    .abs_diff(previous.firewall_rules.len())
-            ),
-            previous,
-            updated,
-        })
+        // The cloud call replaces the whole rule list, so a writer that loses the race re-reads
+        // and sets the merged list again: cloud and record converge to the last winner.
+        for _ in 0..repo::MAX_CAS_RETRIES {
+            let Some(current) = repo::get::<SecurityGroupInfo>(self.store.as_ref(), &key).await?
+            else {
+                return Err(super::not_found(ResourceKind::SecurityGroup, ns, sg_id));
+            };
+            let previous = current.value;
+            let new_rules = change(&previous.firewall_rules)?;
+            let (conn, driver) = self.clouds.resolve(&previous.connection_name)?;
+            driver
+                .set_security_group_rules(&conn, &previous.csp_resource_id, to_cloud(&new_rules))
+                .await?;
+            let mut updated = previous.clone();
+            updated.firewall_rules = new_rules;
+            match repo::replace(self.store.as_ref(), &key, current.revision, &updated).await {
+                Ok(_) => {}
+                Err(CoreError::ConcurrentUpdate(_)) => continue,
+                Err(e) => return Err(e),
+            }
+            let changed = updated
+                .firewall_rules
+                .len()
+                .abs_diff(previous.firewall_rules.len());
+            return Ok(SecurityGroupUpdateResponse {
+                id: sg_id.to_string(),
+                name: sg_id.to_string(),
+                success: true,
+                message: format!("{verb} {changed} rule(s)"),
+                previous,
+                updated,
+            });
+        }
+        Err(CoreError::ConcurrentUpdate(format!(
+            "The securityGroup {sg_id}"
+        )))
     }
 
     pub async fn add_firewall_rules(

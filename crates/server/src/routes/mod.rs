@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 pub mod namespace;
+pub mod request;
 pub mod resource;
 pub mod sim;
 pub mod system;

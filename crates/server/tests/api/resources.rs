@@ -456,3 +456,121 @@ async fn images_and_specs_registration() {
     assert_eq!(ids, ["spec01", "spec02"]);
     assert_eq!(app.delete(&format!("{NS}/spec/spec01")).await.status, 200);
 }
+
+#[tokio::test]
+async fn register_existing_cloud_resources() {
+    let app = TestApp::new().await;
+    app.ns_with_vnet("ns01", "aws-ap-northeast-2").await;
+    let vnet = app.get(&format!("{NS}/vNet/vnet01")).await.body;
+    let sg = app
+        .post(&format!("{NS}/securityGroup"), r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[{"Ports":"22","Protocol":"TCP","Direction":"inbound"}]}"#)
+        .await
+        .body;
+    let key = app
+        .post(
+            &format!("{NS}/sshKey"),
+            r#"{"name":"key01","connectionName":"aws-ap-northeast-2"}"#,
+        )
+        .await
+        .body;
+
+    // Another namespace adopts the same cloud objects by their CSP ids.
+    app.post("/tumblebug/ns", r#"{"name":"ns02"}"#).await;
+    let ns2 = "/tumblebug/ns/ns02/resources";
+    let r = app
+        .post(
+            &format!("{ns2}/vNet?option=register"),
+            &format!(r#"{{"name":"adopted","connectionName":"aws-ap-northeast-2","cspResourceId":"{}"}}"#, vnet["cspResourceId"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.body["cidrBlock"], "10.0.0.0/16",
+        "read back from the cloud"
+    );
+    assert_eq!(r.body["subnetInfoList"].as_array().unwrap().len(), 2);
+    let r = app
+        .post(
+            &format!("{ns2}/securityGroup?option=register"),
+            &format!(
+                r#"{{"name":"adopted-sg","connectionName":"aws-ap-northeast-2","vNetId":"adopted","cspResourceId":"{}"}}"#,
+                sg["cspResourceId"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["firewallRules"][0]["Port"], "22");
+    let r = app
+        .post(
+            &format!("{ns2}/sshKey?option=register"),
+            &format!(
+                r#"{{"name":"adopted-key","connectionName":"aws-ap-northeast-2","cspResourceId":"{}","privateKey":{}}}"#,
+                key["cspResourceId"].as_str().unwrap(),
+                serde_json::to_string(&key["privateKey"]).unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["fingerprint"], key["fingerprint"]);
+
+    // Unknown CSP ids are refused clearly, and nothing is stored.
+    let r = app.post(&format!("{ns2}/vNet?option=register"), r#"{"name":"ghost","connectionName":"aws-ap-northeast-2","cspResourceId":"vpc-00000000"}"#).await;
+    assert_error(&r, 404, "vpc-00000000");
+    assert_eq!(
+        app.get("/tumblebug/ns/ns02/checkResource/vNet/ghost")
+            .await
+            .body["exists"],
+        false
+    );
+    assert_error(
+        &app.post(
+            &format!("{ns2}/vNet?option=register"),
+            r#"{"name":"g2","connectionName":"aws-ap-northeast-2"}"#,
+        )
+        .await,
+        400,
+        "cspResourceId",
+    );
+}
+
+#[tokio::test]
+async fn concurrent_updates_lose_nothing() {
+    let app = TestApp::new().await;
+    app.ns_with_vnet("ns01", "aws-ap-northeast-2").await;
+    app.post(
+        &format!("{NS}/securityGroup"),
+        r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[]}"#,
+    )
+    .await;
+    // 20 concurrent rule additions, each a different port: every one must land.
+    let mut tasks = Vec::new();
+    for port in 1000..1020 {
+        let router = app.router.clone();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let body = format!(r#"{{"firewallRules":[{{"Ports":"{port}","Protocol":"TCP","Direction":"inbound"}}]}}"#);
+            let req = axum::http::Request::post("/tumblebug/ns/ns01/resources/securityGroup/sg01/rules")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            router.oneshot(req).await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    let rules = app.get(&format!("{NS}/securityGroup/sg01")).await.body["firewallRules"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        rules, ok,
+        "every acknowledged addition is stored, no lost update ({statuses:?})"
+    );
+    assert!(ok >= 1);
+}
