@@ -74,3 +74,31 @@ pub fn is_direct_child(prefix: &str, key: &str) -> bool {
     key.strip_prefix(prefix)
         .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
 }
+
+pub fn mci(ns_id: &str, mci_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/{mci_id}")
+}
+
+pub fn mci_prefix(ns_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/")
+}
+
+pub fn vm(ns_id: &str, mci_id: &str, vm_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/{mci_id}/vm/{vm_id}")
+}
+
+pub fn vm_prefix(ns_id: &str, mci_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/{mci_id}/vm/")
+}
+
+pub fn subgroup(ns_id: &str, mci_id: &str, sg_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/{mci_id}/subgroup/{sg_id}")
+}
+
+pub fn subgroup_prefix(ns_id: &str, mci_id: &str) -> String {
+    format!("/ns/{ns_id}/mci/{mci_id}/subgroup/")
+}
+
+/// This installation's id: the prefix of every idempotency token it gives a cloud, so the
+/// reconciler can tell its own VMs from anyone else's.
+pub const INSTALLATION: &str = "/config/installation";

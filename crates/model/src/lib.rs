@@ -1,6 +1,8 @@
 //! Domain types and pure rules of Tumblebug. No I/O lives here: everything is a value or a
 //! function of values, so it can be tested with tables.
 
+pub mod lifecycle;
+pub mod mci;
 pub mod naming;
 pub mod native;
 pub mod request;

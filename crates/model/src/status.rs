@@ -103,6 +103,23 @@ impl TargetAction {
             TargetAction::None => "None",
         }
     }
+
+    /// Parses a stored `targetAction`, case-insensitively; empty or unknown strings are
+    /// `None` (Tumblebug treats `""` like the `"None"` sentinel).
+    pub fn parse(s: &str) -> TargetAction {
+        [
+            TargetAction::Create,
+            TargetAction::Suspend,
+            TargetAction::Resume,
+            TargetAction::Reboot,
+            TargetAction::Terminate,
+            TargetAction::Refine,
+            TargetAction::Register,
+        ]
+        .into_iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(s))
+        .unwrap_or(TargetAction::None)
+    }
 }
 
 #[cfg(test)]
