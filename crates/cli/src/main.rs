@@ -55,6 +55,15 @@ struct ServeArgs {
     /// Seed of in-process simulated clouds.
     #[arg(long, env = "TB_SIM_SEED")]
     sim_seed: Option<u64>,
+    /// VM operations running at once per connection (provider-region).
+    #[arg(long, env = "TB_VMS_PER_REGION", default_value_t = 20)]
+    vms_per_region: usize,
+    /// How often VMs in transition are polled, in milliseconds.
+    #[arg(long, env = "TB_POLL_INTERVAL_MS", default_value_t = 2000)]
+    poll_interval_ms: u64,
+    /// A stable VM is not re-read from its cloud more often than this, in milliseconds.
+    #[arg(long, env = "TB_STATUS_CACHE_MS", default_value_t = 10000)]
+    status_cache_ms: u64,
 }
 
 #[derive(Args)]

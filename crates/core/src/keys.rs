@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Resource kinds with their path and key spelling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
     VNet,
     SecurityGroup,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod limits;
 pub mod lookup;
+pub mod mci;
 pub mod namespace;
 pub mod ops;
 mod repo;
@@ -34,19 +35,34 @@ pub struct Tumblebug {
     store: Arc<dyn tb_store::Store>,
     catalog: Arc<CatalogView>,
     clouds: Arc<Clouds>,
+    engine: Arc<mci::Engine>,
 }
 
 impl Tumblebug {
-    /// Builds the application and makes sure the system namespace exists.
+    /// Builds the application with default engine settings.
     pub async fn new(
         store: Arc<dyn tb_store::Store>,
         catalog: Arc<CatalogView>,
         clouds: Arc<Clouds>,
     ) -> CoreResult<Tumblebug> {
+        Tumblebug::with_config(store, catalog, clouds, limits::EngineConfig::default()).await
+    }
+
+    /// Builds the application and makes sure the system namespace exists. Background work
+    /// (recovery after a restart, status polling) starts with [`Tumblebug::start_background`].
+    pub async fn with_config(
+        store: Arc<dyn tb_store::Store>,
+        catalog: Arc<CatalogView>,
+        clouds: Arc<Clouds>,
+        config: limits::EngineConfig,
+    ) -> CoreResult<Tumblebug> {
+        let installation = mci::installation_id(store.as_ref()).await?;
+        let engine = Arc::new(mci::Engine::new(config, installation));
         let tb = Tumblebug {
             store,
             catalog,
             clouds,
+            engine,
         };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;

@@ -67,7 +67,7 @@ impl utoipa::Modify for BasicAuth {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{namespace as ns, request as req, resource as r, sim, system as sys};
+    use routes::{mci, namespace as ns, request as req, resource as r, sim, system as sys};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sys::readyz))
         .routes(routes!(sys::livez))
@@ -128,6 +128,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
             r::delete_all_specs
         ))
         .routes(routes!(r::get_spec, r::update_spec, r::delete_spec))
+        .routes(routes!(mci::create_mci, mci::list_mci, mci::delete_all_mci))
+        .routes(routes!(mci::create_mci_dynamic))
+        .routes(routes!(mci::get_mci, mci::delete_mci))
+        .routes(routes!(mci::add_subgroup))
+        .routes(routes!(mci::add_subgroup_dynamic))
+        .routes(routes!(mci::list_subgroups))
+        .routes(routes!(mci::get_subgroup, mci::scale_out))
+        .routes(routes!(mci::get_vm, mci::delete_vm))
+        .routes(routes!(mci::control_mci))
+        .routes(routes!(mci::control_vm))
+        .routes(routes!(mci::check_mci))
+        .routes(routes!(mci::check_vm))
+        .routes(routes!(mci::associated_resources))
         .routes(routes!(r::check_resource))
         .routes(routes!(r::test_add_association))
         .routes(routes!(r::test_delete_association))
@@ -172,6 +185,7 @@ pub fn router(state: AppState, auth: AuthConfig) -> Router {
         utoipa_swagger_ui::SwaggerUi::new("/tumblebug/api").url("/tumblebug/api/openapi.json", doc);
     let authenticator = auth::Authenticator::new(auth);
     let x_request_id = HeaderName::from_static("x-request-id");
+    let api = api.merge(routes::mci::legacy_routes());
     Router::new()
         .nest(PREFIX, api.with_state(state))
         .merge(swagger)

@@ -87,7 +87,7 @@ pub(crate) fn not_found(kind: ResourceKind, ns: &str, id: &str) -> CoreError {
 }
 
 impl Tumblebug {
-    async fn require_ns(&self, ns: &str) -> CoreResult<()> {
+    pub(crate) async fn require_ns(&self, ns: &str) -> CoreResult<()> {
         if self.ns_exists(ns).await? {
             Ok(())
         } else {
@@ -420,6 +420,17 @@ fn string_list(doc: &Value, name: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Adds object keys to a resource document's `associatedObjectList` (no duplicates).
+pub(crate) fn push_associations(doc: &mut Value, object_keys: &[String]) -> CoreResult<()> {
+    let list = list_field_mut(doc, "associatedObjectList")?;
+    for k in object_keys {
+        if !list.iter().any(|v| v.as_str() == Some(k)) {
+            list.push(Value::String(k.clone()));
+        }
+    }
+    Ok(())
 }
 
 fn list_field_mut<'a>(doc: &'a mut Value, name: &str) -> CoreResult<&'a mut Vec<Value>> {

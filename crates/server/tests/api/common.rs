@@ -52,7 +52,14 @@ pub async fn build(
     let clouds = Arc::new(tb_core::Clouds::new("sim"));
     clouds.add_driver("sim", Arc::new(SimDriver::new(cloud.clone())));
     let view = Arc::new(tb_core::CatalogView::new(catalog));
-    let tb = tb_core::Tumblebug::new(store, view, clouds).await.unwrap();
+    let engine = tb_core::limits::EngineConfig {
+        poll_interval: std::time::Duration::from_millis(5),
+        status_cache: std::time::Duration::ZERO,
+        ..tb_core::limits::EngineConfig::default()
+    };
+    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine)
+        .await
+        .unwrap();
     let state = tb_server::AppState {
         tb,
         sim: Some(cloud),

@@ -2,6 +2,7 @@
 
 mod auth;
 mod common;
+mod mci;
 mod namespace;
 mod openapi;
 mod resources;

@@ -1,0 +1,499 @@
+//! The MCI lifecycle through the HTTP API against the simulated clouds, with four CSPs'
+//! native state machines in one MCI.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, assert_error};
+
+/// First catalog spec and image of a connection, as ids usable in `mciDynamic`.
+async fn spec_and_image(app: &TestApp, conn: &str, provider: &str) -> (String, String) {
+    let r = app
+        .get(&format!(
+            "/tumblebug/ns/system/resources/spec?filterKey=connectionName&filterVal={conn}"
+        ))
+        .await;
+    let specs = r.body["spec"].as_array().unwrap();
+    // A small, cheap shape keeps vCPU quotas out of the way.
+    let spec = specs
+        .iter()
+        .filter(|s| s["acceleratorCount"] == 0 && s["vCPU"].as_u64().unwrap_or(0) >= 1)
+        .min_by(|a, b| a["vCPU"].as_u64().cmp(&b["vCPU"].as_u64()))
+        .unwrap_or_else(|| panic!("no spec for {conn}"));
+    let r = app
+        .get(&format!(
+            "/tumblebug/ns/system/resources/image?filterKey=providerName&filterVal={provider}"
+        ))
+        .await;
+    let images = r.body["image"].as_array().unwrap();
+    let image = images
+        .iter()
+        .find(|i| {
+            i["isGPUImage"] == false && (i["regionList"][0] == "all" || i["connectionName"] == conn)
+        })
+        .unwrap_or_else(|| panic!("no image for {provider}"));
+    (
+        spec["id"].as_str().unwrap().to_string(),
+        image["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn four_csp_request(app: &TestApp, name: &str, policy: &str) -> Value {
+    let mut sgs = Vec::new();
+    for (i, (conn, provider, size)) in [
+        ("aws-ap-northeast-2", "aws", 3),
+        ("gcp-us-central1", "gcp", 2),
+        ("azure-koreacentral", "azure", 2),
+        ("alibaba-ap-northeast-1", "alibaba", 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (spec, image) = spec_and_image(app, conn, provider).await;
+        sgs.push(json!({"name": format!("g{}", i + 1), "subGroupSize": size.to_string(), "specId": spec, "imageId": image}));
+    }
+    json!({"name": name, "policyOnPartialFailure": policy, "subGroups": sgs})
+}
+
+fn status_of(r: &Value) -> &str {
+    r["status"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn four_csp_lifecycle_with_exact_statuses() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let req = four_csp_request(&app, "mci01", "").await;
+    let r = app
+        .request(
+            "POST",
+            "/tumblebug/ns/ns01/mciDynamic",
+            Some(&req.to_string()),
+            &[("x-request-id", "create-1")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Running:9 (R:9/9)", "{}", r.text);
+    assert_eq!(r.body["statusCount"]["countRunning"], 9);
+    assert_eq!(r.body["statusCount"]["countTotal"], 9);
+    assert_eq!(r.body["targetAction"], "None");
+    let vms = r.body["vm"].as_array().unwrap();
+    let ids: Vec<&str> = vms.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "g1-1", "g1-2", "g1-3", "g2-1", "g2-2", "g3-1", "g3-2", "g4-1", "g4-2"
+        ]
+    );
+    for vm in vms {
+        assert_eq!(vm["status"], "Running");
+        assert!(!vm["cspResourceId"].as_str().unwrap().is_empty());
+        assert!(!vm["publicIP"].as_str().unwrap().is_empty());
+        assert!(vm["location"]["latitude"].as_f64().unwrap() != 0.0);
+    }
+    // The request was tracked.
+    let t = app.get("/tumblebug/request/create-1").await;
+    assert_eq!(t.body["status"], "Success", "{}", t.text);
+
+    // Shared resources were made once per connection and are in use.
+    let r = app.get("/tumblebug/ns/ns01/resources/vNet?option=id").await;
+    assert_eq!(r.body["output"].as_array().unwrap().len(), 4);
+    assert_error(
+        &app.delete("/tumblebug/ns/ns01/resources/sshKey/ns01-shared-aws-ap-northeast-2")
+            .await,
+        409,
+        "in use",
+    );
+
+    // Status view.
+    let r = app.get("/tumblebug/ns/ns01/mci/mci01?option=status").await;
+    let st = &r.body["status"];
+    assert_eq!(st["status"], "Running:9 (R:9/9)");
+    assert_eq!(st["masterVmId"], "g1-1");
+    assert!(!st["masterIp"].as_str().unwrap().is_empty());
+    assert_eq!(st["vm"].as_array().unwrap().len(), 9);
+
+    // Suspend: every CSP's stopped state maps to Suspended.
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/mci01?action=suspend")
+        .await;
+    assert_eq!(r.body["message"], "Suspending the MCI", "{}", r.text);
+    let r = app.get("/tumblebug/ns/ns01/mci/mci01").await;
+    assert_eq!(status_of(&r.body), "Suspended:9 (R:0/9)", "{}", r.text);
+    assert_eq!(r.body["statusCount"]["countSuspended"], 9);
+    // A suspended VM cannot be suspended again.
+    assert_error(
+        &app.get("/tumblebug/ns/ns01/control/mci/mci01/vm/g2-1?action=suspend")
+            .await,
+        409,
+        "suspend is not allowed for VM under Suspended",
+    );
+    // Mixed: one VM resumed.
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/mci01/vm/g2-1?action=resume")
+        .await;
+    assert_eq!(r.body["message"], "Working on resume", "{}", r.text);
+    let r = app.get("/tumblebug/ns/ns01/mci/mci01?option=status").await;
+    assert_eq!(
+        r.body["status"]["status"], "Partial-Suspended:8 (R:1/9)",
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["status"]["masterVmId"], "g2-1");
+
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/mci01?action=resume")
+        .await;
+    assert_eq!(r.body["message"], "Resuming the MCI");
+    assert_eq!(
+        status_of(&app.get("/tumblebug/ns/ns01/mci/mci01").await.body),
+        "Running:9 (R:9/9)"
+    );
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/mci01?action=reboot")
+        .await;
+    assert_eq!(r.body["message"], "Rebooting the MCI");
+    assert_eq!(
+        status_of(&app.get("/tumblebug/ns/ns01/mci/mci01").await.body),
+        "Running:9 (R:9/9)"
+    );
+    assert_error(
+        &app.get("/tumblebug/ns/ns01/control/mci/mci01?action=explode")
+            .await,
+        400,
+        "'action' should be one of these",
+    );
+
+    // Deleting a running MCI is refused with the reference's message.
+    assert_error(
+        &app.delete("/tumblebug/ns/ns01/mci/mci01").await,
+        409,
+        "MCI mci01 is Running:9 (R:9/9) and not Terminated/Undefined/Failed, Deletion is not allowed (use option=force for force deletion)",
+    );
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/mci01?action=terminate")
+        .await;
+    assert_eq!(r.body["message"], "Terminated the MCI", "{}", r.text);
+    let r = app.get("/tumblebug/ns/ns01/mci/mci01").await;
+    assert_eq!(status_of(&r.body), "Terminated:9 (R:0/9)", "{}", r.text);
+    assert!(
+        r.body["vm"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["targetStatus"] == "Terminated" && v["targetAction"] == "Terminate")
+    );
+    // Terminated VMs released their resources.
+    assert_eq!(
+        app.get(
+            "/tumblebug/ns/ns01/testGetAssociatedObjectCount/sshKey/ns01-shared-aws-ap-northeast-2"
+        )
+        .await
+        .body["associatedObjectCount"],
+        0
+    );
+    let r = app.delete("/tumblebug/ns/ns01/mci/mci01").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let keys: Vec<&str> = r.body["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(keys.iter().all(|k| k.ends_with(" [Done]")));
+    assert!(keys.contains(&"/ns/ns01/mci/mci01 [Done]"));
+    assert_eq!(
+        app.get("/tumblebug/ns/ns01/checkMci/mci01").await.body["exists"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn partial_failure_policies() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    // No GCP capacity anywhere.
+    let r = app
+        .put("/tumblebug/sim/faults", r#"{"capacity":[{"scope":"gcp"}]}"#)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // continue: the MCI keeps its failed VMs and says so.
+    let req = four_csp_request(&app, "cont", "continue").await;
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        status_of(&r.body),
+        "Partial-Running:7 (R:7/9)",
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["statusCount"]["countFailed"], 2);
+    let errs = &r.body["creationErrors"];
+    assert_eq!(errs["failedVmCount"], 2);
+    assert_eq!(errs["successfulVmCount"], 7);
+    assert_eq!(errs["totalVmCount"], 9);
+    assert_eq!(errs["failureHandlingStrategy"], "continue");
+    let failed: Vec<&str> = errs["vmCreationErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["vmName"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["g2-1", "g2-2"]);
+    assert!(
+        errs["vmCreationErrors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("capacity")
+    );
+    assert_eq!(errs["vmCreationErrors"][0]["phase"], "vm_creation");
+    let g21 = app.get("/tumblebug/ns/ns01/mci/cont/vm/g2-1").await;
+    assert_eq!(g21.body["status"], "Failed");
+    assert!(
+        g21.body["systemMessage"]
+            .as_str()
+            .unwrap()
+            .contains("capacity")
+    );
+    // refine drops the failed records.
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/cont?action=refine")
+        .await;
+    assert_eq!(r.body["message"], "Refined the MCI", "{}", r.text);
+    assert_eq!(
+        status_of(&app.get("/tumblebug/ns/ns01/mci/cont").await.body),
+        "Running:7 (R:7/7)"
+    );
+
+    // refine policy: the failed VMs are gone right away.
+    let req = four_csp_request(&app, "refined", "refine").await;
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_eq!(status_of(&r.body), "Running:7 (R:7/7)", "{}", r.text);
+    assert_eq!(r.body["creationErrors"]["failedVmCount"], 2);
+
+    // rollback: nothing is left, in Tumblebug or in the clouds.
+    let req = four_csp_request(&app, "rolled", "rollback").await;
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_error(&r, 409, "rolled back");
+    assert_eq!(
+        app.get("/tumblebug/ns/ns01/checkMci/rolled").await.body["exists"],
+        false
+    );
+
+    // All VMs failing: the create call reports plain Failed; later reads decorate it.
+    let r = app
+        .put("/tumblebug/sim/faults", r#"{"capacity":[{"scope":""}]}"#)
+        .await;
+    assert_eq!(r.status, 200);
+    let req = four_csp_request(&app, "doomed", "continue").await;
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_eq!(status_of(&r.body), "Failed", "{}", r.text);
+    assert_eq!(
+        status_of(&app.get("/tumblebug/ns/ns01/mci/doomed").await.body),
+        "Failed:9 (R:0/9)"
+    );
+    // A failed MCI may be deleted as it is.
+    assert_eq!(
+        app.delete("/tumblebug/ns/ns01/mci/doomed").await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn static_create_scale_out_and_legacy_paths() {
+    let app = TestApp::new().await;
+    app.ns_with_vnet("ns01", "aws-ap-northeast-2").await;
+    let ns = "/tumblebug/ns/ns01";
+    app.post(&format!("{ns}/resources/securityGroup"), r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[{"Ports":"22","Protocol":"TCP","Direction":"inbound"}]}"#).await;
+    app.post(
+        &format!("{ns}/resources/sshKey"),
+        r#"{"name":"key01","connectionName":"aws-ap-northeast-2"}"#,
+    )
+    .await;
+    let (spec, image) = spec_and_image(&app, "aws-ap-northeast-2", "aws").await;
+    let sg = |name: &str, size: &str| {
+        json!({"name": name, "subGroupSize": size, "specId": spec, "imageId": image, "vNetId": "vnet01",
+               "subnetId": "subnet01", "securityGroupIds": ["sg01"], "sshKeyId": "key01"})
+    };
+    let req = json!({"name": "mci01", "subGroups": [sg("web", "2")]});
+    let r = app.post(&format!("{ns}/mci"), &req.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Running:2 (R:2/2)");
+    assert_eq!(r.body["vm"][0]["sshKeyId"], "key01");
+    assert_eq!(r.body["vm"][0]["vmUserName"], "cb-user");
+    assert_error(
+        &app.post(&format!("{ns}/mci"), &req.to_string()).await,
+        409,
+        "already exists",
+    );
+
+    // Scale out continues the numbering.
+    let r = app
+        .post(
+            &format!("{ns}/mci/mci01/subgroup/web"),
+            r#"{"numVMsToAdd":"2"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Running:4 (R:4/4)");
+    let r = app.get(&format!("{ns}/mci/mci01/subgroup/web")).await;
+    assert_eq!(
+        r.body["output"],
+        json!(["web-1", "web-2", "web-3", "web-4"])
+    );
+    // A second subgroup, and a duplicate one.
+    let r = app
+        .post(&format!("{ns}/mci/mci01/vm"), &sg("db", "1").to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Running:5 (R:5/5)");
+    assert_error(
+        &app.post(&format!("{ns}/mci/mci01/vm"), &sg("db", "1").to_string())
+            .await,
+        409,
+        "Duplicated SubGroup ID",
+    );
+    assert_eq!(
+        app.get(&format!("{ns}/mci/mci01/subgroup")).await.body["output"],
+        json!(["db", "web"])
+    );
+
+    // The older spelling and its envelope.
+    let r = app.get(&format!("{ns}/mcis")).await;
+    assert_eq!(r.body["mcis"].as_array().unwrap().len(), 1, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("{ns}/mci?option=status")).await.body["mci"][0]["status"],
+        "Running:5 (R:5/5)"
+    );
+    assert_eq!(
+        app.get(&format!("{ns}/mcis?option=id")).await.body["output"],
+        json!(["mci01"])
+    );
+    let r = app
+        .get(&format!("{ns}/control/mcis/mci01?action=suspend"))
+        .await;
+    assert_eq!(r.body["message"], "Suspending the MCI");
+    assert_eq!(
+        app.get(&format!("{ns}/mcis/mci01?option=status"))
+            .await
+            .body["status"]["status"],
+        "Suspended:5 (R:0/5)"
+    );
+
+    // Reads of one VM and access info.
+    let r = app
+        .get(&format!("{ns}/mci/mci01/vm/web-1?option=status"))
+        .await;
+    assert_eq!(r.body["status"], "Suspended");
+    assert_eq!(r.body["nativeStatus"], "stopped");
+    let r = app
+        .get(&format!(
+            "{ns}/mci/mci01?option=accessinfo&accessInfoOption=showSshKey"
+        ))
+        .await;
+    assert_eq!(r.body["MciId"], "mci01", "{}", r.text);
+    let groups = r.body["MciSubGroupAccessInfo"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert!(
+        groups[0]["MciVmAccessInfo"][0]["privateKey"]
+            .as_str()
+            .unwrap()
+            .contains("OPENSSH PRIVATE KEY")
+    );
+    let r = app
+        .get(&format!("{ns}/mci/mci01/associatedResources"))
+        .await;
+    assert_eq!(r.body["sshKeyIds"], json!(["key01"]), "{}", r.text);
+    assert_eq!(
+        app.get(&format!("{ns}/mci/mci01/checkVm/web-4")).await.body["exists"],
+        true
+    );
+    assert_eq!(
+        app.get(&format!("{ns}/mci/mci01?option=id")).await.body["output"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+
+    // Delete one VM, then the rest with option=terminate.
+    let r = app.delete(&format!("{ns}/mci/mci01/vm/db-1")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("{ns}/mci/mci01/subgroup")).await.body["output"],
+        json!(["web"])
+    );
+    let r = app
+        .delete(&format!("{ns}/mci/mci01?option=terminate"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Resources are free again.
+    assert_eq!(
+        app.delete(&format!("{ns}/resources/sshKey/key01"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn busy_mci_refuses_other_actions_and_async_requests_are_tracked() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let (spec, image) = spec_and_image(&app, "aws-ap-northeast-2", "aws").await;
+    let req = json!({"name": "slow", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": spec, "imageId": image}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_eq!(status_of(&r.body), "Running:2 (R:2/2)", "{}", r.text);
+    // Realistic durations scaled down: a stop takes a few hundred milliseconds.
+    app.put("/tumblebug/sim/timeFactor", r#"{"timeFactor": 0.05}"#)
+        .await;
+    let r = app
+        .request(
+            "GET",
+            "/tumblebug/ns/ns01/control/mci/slow?action=suspend&async=true",
+            None,
+            &[("x-request-id", "sus-1")],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.body["xRequestId"], "sus-1");
+    assert_error(
+        &app.get("/tumblebug/ns/ns01/control/mci/slow?action=reboot")
+            .await,
+        409,
+        "MCI slow is under Suspend, please try later",
+    );
+    // Wait for the tracked request, then for the VMs.
+    let mut done = Value::Null;
+    for _ in 0..400 {
+        done = app.get("/tumblebug/request/sus-1").await.body;
+        if done["status"] != "Handling" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(done["responseData"]["message"], "Suspending the MCI");
+    let mut status = String::new();
+    for _ in 0..400 {
+        status = status_of(&app.get("/tumblebug/ns/ns01/mci/slow").await.body).to_string();
+        if status == "Suspended:2 (R:0/2)" {
+            break;
+        }
+        assert!(status.contains("Suspend"), "{status}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, "Suspended:2 (R:0/2)");
+    let all = app.get("/tumblebug/requests?status=Success").await;
+    assert!(all.body.get("sus-1").is_some(), "{}", all.text);
+}
