@@ -171,9 +171,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let view = Arc::new(tb_core::CatalogView::new(catalog));
-    let tb = tb_core::Tumblebug::new(store, view, clouds)
+    let engine = tb_core::limits::EngineConfig {
+        vms_per_region: args.vms_per_region.max(1),
+        poll_interval: std::time::Duration::from_millis(args.poll_interval_ms.max(10)),
+        status_cache: std::time::Duration::from_millis(args.status_cache_ms),
+        ..tb_core::limits::EngineConfig::default()
+    };
+    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine)
         .await
         .context("starting the application")?;
+    // Recovery of interrupted work (adopt, resume, sweep orphans), then the status poller.
+    let _background = tb.start_background();
     let state = tb_server::AppState {
         tb,
         sim: Some(sim_admin),

@@ -201,3 +201,204 @@ async fn server_and_clouds_survive_kills() {
     assert_eq!(s, 404, "the failed create left no record");
     drop(server);
 }
+
+/// Issue 3's crash test: the server is killed while VMs are being created, restarted, and
+/// converges with exactly one cloud VM per record; a cloud VM of this installation without a
+/// record is terminated by the recovery sweep.
+#[tokio::test]
+async fn killed_during_create_converges_without_orphans_or_duplicates() {
+    use tb_cloud::CloudDriver;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_port, tb_port) = (free_port(), free_port());
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    let tb = format!("http://127.0.0.1:{tb_port}/tumblebug");
+    let sim_log = dir.path().join("sim.log");
+    let tb_log = dir.path().join("tb.log");
+    let sim_data = dir.path().join("sim");
+    let tb_data = dir.path().join("tb");
+    // Realistic durations scaled by 0.2: create calls of a few hundred ms, boots of seconds.
+    let sim_args = [
+        "sim-cloud",
+        "--listen",
+        &format!("127.0.0.1:{sim_port}"),
+        "--data-dir",
+        sim_data.to_str().unwrap(),
+        "--time-factor",
+        "0.2",
+    ];
+    let listen = format!("127.0.0.1:{tb_port}");
+    let tb_args = [
+        "serve",
+        "--listen",
+        &listen,
+        "--data-dir",
+        tb_data.to_str().unwrap(),
+        "--sim-url",
+        &sim_url,
+        "--poll-interval-ms",
+        "100",
+        "--status-cache-ms",
+        "0",
+    ];
+    let client = reqwest::Client::new();
+    let _sim = spawn(&sim_args, &sim_log);
+    wait_ok(&client, &format!("{sim_url}/healthz"), &sim_log).await;
+    let server = spawn(&tb_args, &tb_log);
+    wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
+
+    let (s, _) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{tb}/ns"),
+        Some(json!({"name": "ns01"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let req = json!({"name": "mci01", "subGroups": [
+        {"name": "a", "subGroupSize": 4, "specId": "aws+us-east-1+t3.small",
+         "imageId": "aws+all+-aws-service-canonical-ubuntu-server-22.04-stable-current-amd64-hvm-ebs-gp2-ami-id"},
+        {"name": "g", "subGroupSize": 4, "specId": "gcp+us-central1+e2-small",
+         "imageId": "gcp+all+projects-ubuntu-os-cloud-global-images-family-ubuntu-2204-lts"}]});
+    let (s, v) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{tb}/ns/ns01/mciDynamic?async=true"),
+        Some(req),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    // The records exist as soon as the request is accepted; kill while the creates are in flight.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    server.kill_hard();
+
+    let server = spawn(&tb_args, &tb_log);
+    wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut mci = Value::Null;
+    while Instant::now() < deadline {
+        let (_, v) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{tb}/ns/ns01/mci/mci01"),
+            None,
+        )
+        .await;
+        mci = v;
+        if mci["status"] == "Running:8 (R:8/8)" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        mci["status"],
+        "Running:8 (R:8/8)",
+        "{mci}\nlog:\n{}",
+        std::fs::read_to_string(&tb_log).unwrap_or_default()
+    );
+
+    // Exactly one live cloud VM per record, found by token.
+    let driver = tb_cloud::sim::SimHttpDriver::new(&sim_url);
+    let conns = [
+        ("aws-us-east-1", "aws", "us-east-1"),
+        ("gcp-us-central1", "gcp", "us-central1"),
+    ];
+    let records: Vec<(String, String)> = mci["vm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["cspResourceName"].as_str().unwrap().to_string(),
+                v["cspResourceId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let installation = records[0].0.split('-').next().unwrap().to_string();
+    let mut live = Vec::new();
+    for (name, provider, region) in conns {
+        let conn = tb_cloud::Connection {
+            name: name.into(),
+            provider: provider.into(),
+            region: region.into(),
+        };
+        for h in driver.list_vms(&conn).await.unwrap() {
+            if h.token.starts_with(&installation) && h.status != tb_model::VmStatus::Terminated {
+                live.push((h.token.clone(), h.csp_id.clone()));
+            }
+        }
+    }
+    live.sort();
+    let mut expected = records.clone();
+    expected.sort();
+    assert_eq!(live, expected, "no duplicate, no orphan");
+
+    // A cloud VM carrying this installation's token but no record (as if its record had been
+    // deleted) is terminated by the next start's recovery.
+    let conn = tb_cloud::Connection {
+        name: "aws-us-east-1".into(),
+        provider: "aws".into(),
+        region: "us-east-1".into(),
+    };
+    let vm0 = &mci["vm"][0];
+    let (_, sg) = call(
+        &client,
+        reqwest::Method::GET,
+        format!(
+            "{tb}/ns/ns01/resources/securityGroup/{}",
+            vm0["securityGroupIds"][0].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    let orphan_token = format!("{installation}-orphan0000000000000000");
+    let spec = tb_cloud::VmSpec {
+        token: orphan_token.clone(),
+        spec_name: "t3.small".into(),
+        image_name: vm0["cspImageName"].as_str().unwrap().into(),
+        zone: None,
+        vnet_csp_id: vm0["cspVNetId"].as_str().unwrap().into(),
+        subnet_csp_id: vm0["cspSubnetId"].as_str().unwrap().into(),
+        security_group_csp_ids: vec![sg["cspResourceId"].as_str().unwrap().into()],
+        key_pair_csp_id: vm0["cspSshKeyId"].as_str().unwrap().into(),
+        vm_user: "cb-user".into(),
+        root_disk_type: None,
+        root_disk_size_gb: None,
+    };
+    let orphan = driver.create_vm(&conn, spec).await.unwrap();
+    server.kill_hard();
+    let _server = spawn(&tb_args, &tb_log);
+    wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut state = tb_model::VmStatus::Running;
+    while Instant::now() < deadline {
+        state = match driver.get_vm(&conn, &orphan.csp_id).await {
+            Ok(h) => h.status,
+            Err(tb_cloud::CloudError::NotFound { .. }) => tb_model::VmStatus::Terminated,
+            Err(e) => panic!("{e}"),
+        };
+        if matches!(
+            state,
+            tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        matches!(
+            state,
+            tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated
+        ),
+        "orphan still {state:?}"
+    );
+    // The MCI's own VMs were not touched.
+    let (_, v) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{tb}/ns/ns01/mci/mci01?option=status"),
+        None,
+    )
+    .await;
+    assert_eq!(v["status"]["status"], "Running:8 (R:8/8)");
+}
