@@ -15,6 +15,19 @@ pub struct SimConfig {
     /// Drives every random choice (ids, addresses, durations, fault draws).
     pub seed: u64,
     pub faults: FaultConfig,
+    /// Fixed durations replacing the per-CSP ranges (benchmarks use them to model a known
+    /// latency); each is still multiplied by the time factor.
+    pub durations: DurationOverrides,
+}
+
+/// Durations that replace the CSP profiles' ranges when set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DurationOverrides {
+    /// Seconds a create call takes before it answers.
+    pub create_call_secs: Option<f64>,
+    /// Seconds from the create's answer until the VM runs.
+    pub boot_secs: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -23,6 +36,7 @@ impl Default for SimConfig {
             time_factor: 1.0,
             seed: 0,
             faults: FaultConfig::default(),
+            durations: DurationOverrides::default(),
         }
     }
 }

@@ -288,7 +288,10 @@ impl Inner {
         let csp = region.csp;
         let factor = config.time_factor;
         let call_ms = {
-            let (lo, hi) = csp.create_call_secs();
+            let (lo, hi) = match config.durations.create_call_secs {
+                Some(secs) => (secs, secs),
+                None => csp.create_call_secs(),
+            };
             scaled_ms(between(rng, lo, hi), factor)
         };
 
@@ -446,6 +449,13 @@ impl Inner {
             factor,
             rng,
         );
+        if let Some(boot) = config.durations.boot_secs {
+            // Spread the fixed boot time evenly over the CSP's boot steps.
+            let steps = track.steps.len().max(1) as f64;
+            for step in &mut track.steps {
+                step.ms = scaled_ms(boot / steps, factor);
+            }
+        }
         if take_next(
             &mut faults.fail_after_boot.next_n,
             matches(&faults.fail_after_boot.scope),

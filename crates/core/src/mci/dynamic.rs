@@ -188,10 +188,22 @@ impl Tumblebug {
                 req.name
             )));
         }
-        let mut sub_groups = Vec::new();
-        for (i, sg) in req.sub_groups.iter().enumerate() {
-            sub_groups.push(self.static_subgroup(ns, sg, i).await?);
+        // Subgroups resolve in parallel: each may create its connection's shared resources.
+        let mut set = tokio::task::JoinSet::new();
+        for (i, sg) in req.sub_groups.iter().cloned().enumerate() {
+            let (tb, ns) = (self.clone(), ns.to_string());
+            set.spawn(async move { (i, tb.static_subgroup(&ns, &sg, i).await) });
         }
+        let mut resolved = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (i, sg) = joined.map_err(|e| CoreError::Corrupt {
+                key: "mciDynamic".into(),
+                reason: e.to_string(),
+            })?;
+            resolved.push((i, sg?));
+        }
+        resolved.sort_by_key(|(i, _)| *i);
+        let sub_groups: Vec<CreateSubGroupReq> = resolved.into_iter().map(|(_, sg)| sg).collect();
         let static_req = MciReq {
             name: req.name,
             install_mon_agent: req.install_mon_agent,

@@ -32,22 +32,10 @@ impl Tumblebug {
         let current = self.vm_doc(ns, mci, vm_id).await?;
         let vm = current.value;
         let status = vm.vm_status();
-        let idle = vm.target_action() == TargetAction::None;
-        // §3.3 step 1: final states without a pending action need no cloud call; a VM never
-        // sent to the cloud has nothing to read.
-        if vm.csp_resource_id.is_empty() {
+        if vm.csp_resource_id.is_empty() || (!force && !self.needs_cloud_read(&key, &vm)) {
             return Ok(vm);
         }
-        if !force
-            && idle
-            && (matches!(
-                status,
-                VmStatus::Terminated | VmStatus::Failed | VmStatus::Suspended
-            ) || self.engine().recently_read(&key))
-        {
-            return Ok(vm);
-        }
-        if status == VmStatus::Terminated && idle {
+        if status == VmStatus::Terminated && vm.target_action() == TargetAction::None {
             return Ok(vm);
         }
         let (conn, driver) = self.clouds.resolve(&vm.connection_name)?;
@@ -95,6 +83,21 @@ impl Tumblebug {
         }
     }
 
+    /// §3.3 step 1: a VM never sent to the cloud has nothing to read; final states without a
+    /// pending action need no cloud call; a stable VM read within `status_cache` is fresh.
+    fn needs_cloud_read(&self, key: &str, vm: &VmInfo) -> bool {
+        if vm.csp_resource_id.is_empty() {
+            return false;
+        }
+        if vm.target_action() != TargetAction::None {
+            return true;
+        }
+        !(matches!(
+            vm.vm_status(),
+            VmStatus::Terminated | VmStatus::Failed | VmStatus::Suspended
+        ) || self.engine().recently_read(key))
+    }
+
     /// Removes a VM's key from the association lists of the resources it used.
     pub(crate) async fn release_associations(&self, ns: &str, mci: &str, vm: &VmInfo) {
         let key = keys::vm(ns, mci, &vm.id);
@@ -129,8 +132,16 @@ impl Tumblebug {
         mci: &str,
         force: bool,
     ) -> CoreResult<Vec<VmInfo>> {
-        let ids: Vec<String> =
-            repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci)).await?;
+        let docs: Vec<VmInfo> = self.vm_docs(ns, mci).await?;
+        let mut out = Vec::with_capacity(docs.len());
+        let mut ids = Vec::new();
+        for vm in docs {
+            if force || self.needs_cloud_read(&keys::vm(ns, mci, &vm.id), &vm) {
+                ids.push(vm.id);
+            } else {
+                out.push(vm);
+            }
+        }
         let mut set = JoinSet::new();
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(STATUS_FANOUT));
         for id in ids {
@@ -140,7 +151,6 @@ impl Tumblebug {
                 tb.refresh_vm(&ns, &mci, &id, force).await
             });
         }
-        let mut out = Vec::new();
         while let Some(joined) = set.join_next().await {
             match joined {
                 Ok(Ok(vm)) => out.push(vm),
