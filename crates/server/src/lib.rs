@@ -130,6 +130,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(r::get_spec, r::update_spec, r::delete_spec))
         .routes(routes!(mci::create_mci, mci::list_mci, mci::delete_all_mci))
         .routes(routes!(mci::create_mci_dynamic))
+        .routes(routes!(mci::review_mci_dynamic))
+        .routes(routes!(mci::register_csp_vm))
         .routes(routes!(mci::get_mci, mci::delete_mci))
         .routes(routes!(mci::add_subgroup))
         .routes(routes!(mci::add_subgroup_dynamic))

@@ -708,3 +708,126 @@ impl Tumblebug {
         now_string()
     }
 }
+
+impl Tumblebug {
+    /// `POST /ns/{ns}/registerCspVm`: brings VMs that already exist in a cloud under an MCI
+    /// (new or existing). Each subgroup names one CSP VM by `cspResourceId`; its vNet, subnet,
+    /// security groups and key must be registered in the namespace like for a static create.
+    pub async fn register_csp_vms(&self, ns: &str, req: MciReq) -> CoreResult<MciInfo> {
+        self.require_ns(ns).await?;
+        check_name(&req.name)?;
+        if req.sub_groups.is_empty() {
+            return Err(CoreError::invalid(
+                "subGroups must contain at least one subgroup",
+            ));
+        }
+        let exists = self.mci_exists(ns, &req.name).await?;
+        let mut subgroups = Vec::new();
+        let mut planned = Vec::new();
+        for sg in &req.sub_groups {
+            if sg.csp_resource_id.is_empty() {
+                return Err(CoreError::invalid(format!(
+                    "subGroup {}: cspResourceId (the VM's id in the cloud) is required",
+                    sg.name
+                )));
+            }
+            check_name(&sg.name).map_err(|e| CoreError::invalid(format!("subGroup name: {e}")))?;
+            let sg_id = to_lower(&sg.name);
+            if exists
+                && repo::get::<SubGroupInfo>(
+                    self.store.as_ref(),
+                    &keys::subgroup(ns, &req.name, &sg_id),
+                )
+                .await?
+                .is_some()
+            {
+                return Err(CoreError::AlreadyExists(format!(
+                    "Duplicated SubGroup ID: {sg_id}"
+                )));
+            }
+            let names = lifecycle::vm_names(&sg.name, Some(1), 1);
+            let mut vms = self.plan_subgroup(ns, &req.name, sg, &names).await?;
+            for p in &mut vms {
+                p.vm.set_status(VmStatus::Registering);
+                p.vm.set_target(TargetAction::Register, VmStatus::Running.as_str());
+                p.vm.csp_resource_id.clone_from(&sg.csp_resource_id);
+                p.vm.csp_resource_name.clear();
+            }
+            subgroups.push(SubGroupInfo {
+                resource_type: "subGroup".into(),
+                id: sg_id.clone(),
+                uid: new_uid(),
+                name: sg_id,
+                vm_id: names,
+                sub_group_size: 1,
+            });
+            planned.extend(vms);
+        }
+        let mci = if exists {
+            self.set_mci_intent(ns, &req.name, TargetAction::Register, planned.len())
+                .await?;
+            None
+        } else {
+            let mut m = MciInfo {
+                resource_type: "mci".into(),
+                id: req.name.clone(),
+                uid: new_uid(),
+                name: req.name.clone(),
+                status: VmStatus::Registering.as_str().into(),
+                label: req.label.clone(),
+                system_label: "Registered from CSP resource".into(),
+                description: req.description.clone(),
+                ..MciInfo::default()
+            };
+            m.set_target(TargetAction::Register, VmStatus::Running.as_str());
+            m.status_count.count_total = planned.len();
+            Some(m)
+        };
+        self.write_plan(ns, mci.as_ref(), &req.name, &subgroups, &planned)
+            .await?;
+        for p in &planned {
+            let key = keys::vm(ns, &req.name, &p.vm.id);
+            let found = match self.clouds.resolve(&p.vm.connection_name) {
+                Ok((conn, driver)) => driver
+                    .get_vm(&conn, &p.vm.csp_resource_id)
+                    .await
+                    .map_err(CoreError::from),
+                Err(e) => Err(e),
+            };
+            repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
+                match &found {
+                    Ok(h) => {
+                        super::provision::apply_handle(v, h);
+                        v.csp_resource_name.clone_from(&h.token);
+                        v.set_status(h.status);
+                        v.created_time = Tumblebug::stamp();
+                        v.system_message = "registered from the cloud".into();
+                    }
+                    Err(e) => {
+                        v.set_status(VmStatus::Failed);
+                        v.system_message = format!("registration failed: {e}");
+                    }
+                }
+                v.set_target(TargetAction::None, STATUS_COMPLETE);
+                Ok(())
+            })
+            .await?;
+        }
+        let vm_count = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, &req.name))
+            .await?
+            .len();
+        repo::modify(
+            self.store.as_ref(),
+            &keys::mci(ns, &req.name),
+            "MCI",
+            |m: &mut MciInfo| {
+                m.set_target(TargetAction::None, STATUS_COMPLETE);
+                m.status_count.count_total = vm_count;
+                m.status.clear();
+                Ok(())
+            },
+        )
+        .await?;
+        self.get_mci(ns, &req.name).await
+    }
+}

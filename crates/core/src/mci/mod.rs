@@ -23,6 +23,7 @@ mod delete;
 mod dynamic;
 mod provision;
 pub mod reconcile;
+mod review;
 mod status;
 
 pub use control::{ControlPlan, ControlStart};

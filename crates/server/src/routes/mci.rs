@@ -151,6 +151,26 @@ pub async fn create_mci_dynamic(
     .await
 }
 
+#[utoipa::path(post, path = "/ns/{nsId}/mciDynamicReview", tag = TAG, params(("nsId" = String, Path)), request_body = MciDynamicReq,
+    responses((status = 200, description = "what a dynamic create would do, with cost", body = ReviewMciDynamicReqInfo), (status = 404, body = SimpleMsg)))]
+pub async fn review_mci_dynamic(
+    State(s): State<AppState>,
+    Path(ns): Path<String>,
+    LenientJson(req): LenientJson<MciDynamicReq>,
+) -> ApiResult<Response> {
+    Ok(json(s.tb.review_mci_dynamic(&ns, &req).await?))
+}
+
+#[utoipa::path(post, path = "/ns/{nsId}/registerCspVm", tag = TAG, params(("nsId" = String, Path)), request_body = MciReq,
+    responses((status = 200, body = MciInfo), (status = 400, body = SimpleMsg), (status = 409, body = SimpleMsg)))]
+pub async fn register_csp_vm(
+    State(s): State<AppState>,
+    Path(ns): Path<String>,
+    LenientJson(req): LenientJson<MciReq>,
+) -> ApiResult<Response> {
+    Ok(json(s.tb.register_csp_vms(&ns, req).await?))
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
@@ -496,6 +516,7 @@ pub fn legacy_routes() -> axum::Router<AppState> {
             post(create_mci).get(list_mci).delete(delete_all_mci),
         )
         .route("/ns/{nsId}/mcisDynamic", post(create_mci_dynamic))
+        .route("/ns/{nsId}/mcisDynamicReview", post(review_mci_dynamic))
         .route("/ns/{nsId}/mcis/{mciId}", get(get_mci).delete(delete_mci))
         .route("/ns/{nsId}/mcis/{mciId}/vm", post(add_subgroup))
         .route(

@@ -497,3 +497,113 @@ async fn busy_mci_refuses_other_actions_and_async_requests_are_tracked() {
     let all = app.get("/tumblebug/requests?status=Success").await;
     assert!(all.body.get("sus-1").is_some(), "{}", all.text);
 }
+
+#[tokio::test]
+async fn hold_continue_withdraw_review_and_register() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let (spec, image) = spec_and_image(&app, "aws-ap-northeast-2", "aws").await;
+    let req = json!({"name": "held", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": spec, "imageId": image}]});
+
+    // Review first: nothing is created.
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamicReview", &req.to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["overallStatus"], "Ready", "{}", r.text);
+    assert_eq!(r.body["creationViable"], true);
+    assert_eq!(r.body["totalVmCount"], 2);
+    assert!(r.body["estimatedCost"].as_str().unwrap().starts_with('$'));
+    assert_eq!(
+        r.body["vmReviews"][0]["specValidation"]["isAvailable"],
+        true
+    );
+    let bad = json!({"name": "x", "subGroups": [{"specId": "aws+ap-northeast-2+nope.huge", "imageId": image}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamicReview", &bad.to_string())
+        .await;
+    assert_eq!(r.body["overallStatus"], "Error", "{}", r.text);
+    assert_eq!(r.body["creationViable"], false);
+    assert_eq!(
+        app.get("/tumblebug/ns/ns01/checkMci/x").await.body["exists"],
+        false
+    );
+
+    // Hold: records exist, nothing is created until continue.
+    let r = app
+        .post(
+            "/tumblebug/ns/ns01/mciDynamic?option=hold",
+            &req.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Creating:2 (R:0/2)", "{}", r.text);
+    assert!(
+        r.body["vm"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v.get("cspResourceId").is_none() || v["cspResourceId"] == "")
+    );
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/held?action=continue")
+        .await;
+    assert_eq!(r.body["message"], "Continue the holding MCI", "{}", r.text);
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = status_of(&app.get("/tumblebug/ns/ns01/mci/held").await.body).to_string();
+        if status == "Running:2 (R:2/2)" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "Running:2 (R:2/2)");
+    assert_error(
+        &app.get("/tumblebug/ns/ns01/control/mci/held?action=continue")
+            .await,
+        409,
+        "not on hold",
+    );
+
+    // Withdraw deletes a held MCI.
+    let req2 = json!({"name": "gone", "subGroups": [{"name": "g1", "subGroupSize": 1, "specId": spec, "imageId": image}]});
+    app.post(
+        "/tumblebug/ns/ns01/mciDynamic?option=hold",
+        &req2.to_string(),
+    )
+    .await;
+    let r = app
+        .get("/tumblebug/ns/ns01/control/mci/gone?action=withdraw")
+        .await;
+    assert_eq!(r.body["message"], "Withdraw the holding MCI", "{}", r.text);
+    assert_eq!(
+        app.get("/tumblebug/ns/ns01/checkMci/gone").await.body["exists"],
+        false
+    );
+
+    // Register a VM that exists in the cloud (the held MCI's first VM stands in for one made
+    // elsewhere) into a new MCI, using the shared resources of its connection.
+    let vm = app.get("/tumblebug/ns/ns01/mci/held/vm/g1-1").await.body;
+    let shared = "ns01-shared-aws-ap-northeast-2";
+    let reg = json!({"name": "adopted", "subGroups": [{"name": "found", "cspResourceId": vm["cspResourceId"], "specId": spec, "imageId": image,
+        "vNetId": shared, "subnetId": shared, "securityGroupIds": [shared], "sshKeyId": shared}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/registerCspVm", &reg.to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(status_of(&r.body), "Running:1 (R:1/1)", "{}", r.text);
+    assert_eq!(r.body["vm"][0]["id"], "found-1");
+    assert_eq!(r.body["vm"][0]["publicIP"], vm["publicIP"]);
+    let missing = json!({"name": "ghost", "subGroups": [{"name": "x", "cspResourceId": "i-000000000000", "specId": spec, "imageId": image,
+        "vNetId": shared, "subnetId": shared, "securityGroupIds": [shared], "sshKeyId": shared}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/registerCspVm", &missing.to_string())
+        .await;
+    assert_eq!(status_of(&r.body), "Failed:1 (R:0/1)", "{}", r.text);
+    assert!(
+        r.body["vm"][0]["systemMessage"]
+            .as_str()
+            .unwrap()
+            .contains("registration failed")
+    );
+}
