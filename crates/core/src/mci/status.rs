@@ -350,7 +350,14 @@ pub fn status_info(mci: &MciInfo) -> MciStatusInfo {
         install_mon_agent: mci.install_mon_agent.clone(),
         label: mci.label.clone(),
         system_label: mci.system_label.clone(),
-        vm: mci.vm.iter().map(VmStatusInfo::from_vm).collect(),
+        vm: mci
+            .vm
+            .iter()
+            .map(|v| VmStatusInfo {
+                native_status: super::provision::native_status(v),
+                ..VmStatusInfo::from_vm(v)
+            })
+            .collect(),
         ..MciStatusInfo::default()
     };
     s.set_master();

@@ -31,6 +31,21 @@ pub async fn build(
     auth: tb_server::AuthConfig,
     assets_dir: Option<std::path::PathBuf>,
 ) -> Router {
+    let engine = tb_core::limits::EngineConfig {
+        poll_interval: std::time::Duration::from_millis(5),
+        status_cache: std::time::Duration::ZERO,
+        ..tb_core::limits::EngineConfig::default()
+    };
+    build_with(dir, auth, assets_dir, engine).await.0
+}
+
+/// The application with the given engine settings, and its simulated clouds.
+pub async fn build_with(
+    dir: &std::path::Path,
+    auth: tb_server::AuthConfig,
+    assets_dir: Option<std::path::PathBuf>,
+    engine: tb_core::limits::EngineConfig,
+) -> (Router, Arc<SimCloud>) {
     let store: Arc<dyn tb_store::Store> =
         Arc::new(tb_store::RedbStore::open(dir.join("tb.redb")).unwrap());
     let sim_store: Arc<dyn tb_store::Store> =
@@ -52,20 +67,15 @@ pub async fn build(
     let clouds = Arc::new(tb_core::Clouds::new("sim"));
     clouds.add_driver("sim", Arc::new(SimDriver::new(cloud.clone())));
     let view = Arc::new(tb_core::CatalogView::new(catalog));
-    let engine = tb_core::limits::EngineConfig {
-        poll_interval: std::time::Duration::from_millis(5),
-        status_cache: std::time::Duration::ZERO,
-        ..tb_core::limits::EngineConfig::default()
-    };
     let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine)
         .await
         .unwrap();
     let state = tb_server::AppState {
         tb,
-        sim: Some(cloud),
+        sim: Some(cloud.clone()),
         assets_dir,
     };
-    tb_server::router(state, auth)
+    (tb_server::router(state, auth), cloud)
 }
 
 impl TestApp {

@@ -607,3 +607,58 @@ async fn hold_continue_withdraw_review_and_register() {
             .contains("registration failed")
     );
 }
+
+/// Stable VMs are served from their record and re-read from the cloud only once the status
+/// cache interval has passed.
+#[tokio::test]
+async fn stable_vms_are_not_read_more_often_than_the_cache_interval() {
+    use tb_cloud::CloudDriver;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = tb_core::limits::EngineConfig {
+        poll_interval: std::time::Duration::from_millis(5),
+        status_cache: std::time::Duration::from_millis(400),
+        ..tb_core::limits::EngineConfig::default()
+    };
+    let (router, cloud) =
+        crate::common::build_with(dir.path(), tb_server::AuthConfig::default(), None, engine).await;
+    let app = TestApp {
+        router,
+        dir,
+        auth_header: None,
+    };
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let (spec, image) = spec_and_image(&app, "gcp-us-central1", "gcp").await;
+    let req = json!({"name": "m", "subGroups": [{"name": "g1", "subGroupSize": 1, "specId": spec, "imageId": image}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_eq!(status_of(&r.body), "Running:1 (R:1/1)", "{}", r.text);
+    // Someone stops the VM behind Tumblebug's back, in the cloud console.
+    let vm = &r.body["vm"][0];
+    let conn = tb_cloud::Connection {
+        name: "gcp-us-central1".into(),
+        provider: "gcp".into(),
+        region: "us-central1".into(),
+    };
+    let driver = tb_cloud::sim::SimDriver::new(cloud.clone());
+    driver
+        .suspend_vm(&conn, vm["cspResourceId"].as_str().unwrap())
+        .await
+        .unwrap();
+    // Within the interval the record answers; after it, the cloud does.
+    assert_eq!(
+        status_of(&app.get("/tumblebug/ns/ns01/mci/m").await.body),
+        "Running:1 (R:1/1)"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    let r = app.get("/tumblebug/ns/ns01/mci/m?option=status").await;
+    assert_eq!(
+        r.body["status"]["status"], "Suspended:1 (R:0/1)",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["status"]["vm"][0]["nativeStatus"], "TERMINATED",
+        "GCP's word for stopped"
+    );
+}
