@@ -11,6 +11,9 @@ use tokio::task::JoinSet;
 use super::mci_not_found;
 use crate::{CoreError, CoreResult, Tumblebug, keys, repo};
 
+/// Attempts of one control call when the cloud answers with a retryable error.
+const CONTROL_ATTEMPTS: u32 = 4;
+
 /// The outcome of preparing a control action.
 pub enum ControlStart {
     /// Nothing left to do in the clouds; the message is the answer.
@@ -262,8 +265,16 @@ impl Tumblebug {
         action: TargetAction,
     ) -> CoreResult<()> {
         if vm.csp_resource_id.is_empty() {
-            // Never reached the cloud (failed create): nothing to act on there.
+            // No cloud id recorded: the create failed, or is still in flight. A VM the cloud
+            // made with this token is terminated; one that lands later is terminated by the
+            // create path when it finds the record terminated.
             if action == TargetAction::Terminate {
+                if let Ok((conn, driver)) = self.clouds.resolve(&vm.connection_name)
+                    && let Ok(Some(h)) = driver.find_vm_by_token(&conn, &vm.csp_resource_name).await
+                    && h.status != VmStatus::Terminated
+                {
+                    driver.terminate_vm(&conn, &h.csp_id).await?;
+                }
                 let key = keys::vm(ns, mci, &vm.id);
                 repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
                     v.set_status(VmStatus::Terminated);
@@ -280,22 +291,39 @@ impl Tumblebug {
             return Ok(());
         }
         let (conn, driver) = self.clouds.resolve(&vm.connection_name)?;
-        let permit = self.engine().limiter.acquire(&conn.name).await;
         let timeout = self.engine().config.control_timeout;
-        let call = async {
-            match action {
-                TargetAction::Suspend => driver.suspend_vm(&conn, &vm.csp_resource_id).await,
-                TargetAction::Resume => driver.resume_vm(&conn, &vm.csp_resource_id).await,
-                TargetAction::Reboot => driver.reboot_vm(&conn, &vm.csp_resource_id).await,
-                TargetAction::Terminate => driver.terminate_vm(&conn, &vm.csp_resource_id).await,
-                _ => Ok(()),
+        let mut attempt = 0u32;
+        let result = loop {
+            attempt += 1;
+            let permit = self.engine().limiter.acquire(&conn.name).await;
+            let call = async {
+                match action {
+                    TargetAction::Suspend => driver.suspend_vm(&conn, &vm.csp_resource_id).await,
+                    TargetAction::Resume => driver.resume_vm(&conn, &vm.csp_resource_id).await,
+                    TargetAction::Reboot => driver.reboot_vm(&conn, &vm.csp_resource_id).await,
+                    TargetAction::Terminate => {
+                        driver.terminate_vm(&conn, &vm.csp_resource_id).await
+                    }
+                    _ => Ok(()),
+                }
+            };
+            let r = match tokio::time::timeout(timeout, call).await {
+                Ok(r) => r,
+                Err(_) => Err(CloudError::Timeout(timeout.as_secs())),
+            };
+            drop(permit);
+            match r {
+                // Throttling and hiccups are retried with a growing pause; the actions are
+                // idempotent for a VM already on its way.
+                Err(e) if e.retryable() && attempt < CONTROL_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        200 * (1 << attempt.min(5)),
+                    ))
+                    .await;
+                }
+                other => break other,
             }
         };
-        let result = match tokio::time::timeout(timeout, call).await {
-            Ok(r) => r,
-            Err(_) => Err(CloudError::Timeout(timeout.as_secs())),
-        };
-        drop(permit);
         match result {
             Ok(()) => {}
             // Already gone is what terminate wanted.
@@ -316,7 +344,8 @@ impl Tumblebug {
         self.refresh_vm(ns, mci, &vm.id, true).await.map(|_| ())
     }
 
-    /// Polls the given VMs until each is in `status` (or Failed), within the boot timeout.
+    /// Polls the given VMs (in parallel) until each is in `status`, Failed, or no longer
+    /// carries an intent (its call failed), within the control timeout.
     pub(crate) async fn wait_for(
         &self,
         ns: &str,
@@ -328,10 +357,20 @@ impl Tumblebug {
         let started = std::time::Instant::now();
         let mut pending: Vec<String> = vm_ids.to_vec();
         while !pending.is_empty() {
-            let mut still = Vec::new();
+            let mut set = tokio::task::JoinSet::new();
             for id in pending {
-                match self.refresh_vm(ns, mci, &id, true).await {
+                let (tb, ns, mci) = (self.clone(), ns.to_string(), mci.to_string());
+                set.spawn(async move {
+                    let r = tb.refresh_vm(&ns, &mci, &id, true).await;
+                    (id, r)
+                });
+            }
+            let mut still = Vec::new();
+            while let Some(joined) = set.join_next().await {
+                let Ok((id, r)) = joined else { continue };
+                match r {
                     Ok(vm) if vm.vm_status() == status || vm.vm_status() == VmStatus::Failed => {}
+                    Ok(vm) if vm.target_action() == TargetAction::None => {}
                     Ok(_) => still.push(id),
                     Err(CoreError::NotFound(_)) => {}
                     Err(e) => return Err(e),

@@ -304,6 +304,17 @@ impl Tumblebug {
         for _ in 0..MAX_TXN_RETRIES {
             let mut compares = Vec::new();
             let mut ops = Vec::new();
+            if mci.is_none() {
+                // Adding to an existing MCI: it must still exist (not deleted meanwhile).
+                let key = keys::mci(ns, mci_id);
+                let Some(kv) = self.store.get(&key).await? else {
+                    return Err(mci_not_found(ns, mci_id));
+                };
+                compares.push(Compare {
+                    key,
+                    revision: kv.revision,
+                });
+            }
             if let Some(m) = mci {
                 let key = keys::mci(ns, mci_id);
                 compares.push(Compare {
@@ -661,7 +672,17 @@ impl Tumblebug {
             description: first.description.clone(),
             ..CreateSubGroupReq::default()
         };
-        let start = sg.vm_id.len() as u32 + 1;
+        // Continue after the highest number in use (VMs may have been deleted in between).
+        let prefix = format!("{}-", sg.id);
+        let start = vms
+            .iter()
+            .filter_map(|v| {
+                v.id.strip_prefix(&prefix)
+                    .and_then(|n| n.parse::<u32>().ok())
+            })
+            .max()
+            .unwrap_or(0)
+            + 1;
         let names = lifecycle::vm_names(&sg.id, Some(add), start);
         let planned = self.plan_subgroup(ns, mci_id, &req, &names).await?;
         sg.vm_id.extend(names.iter().cloned());
@@ -682,6 +703,9 @@ impl Tumblebug {
         action: TargetAction,
         new_vms: usize,
     ) -> CoreResult<()> {
+        let existing = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci_id))
+            .await?
+            .len();
         let target = lifecycle::action_intent(action)
             .map(|i| i.target_status.as_str())
             .unwrap_or(STATUS_COMPLETE);
@@ -694,7 +718,7 @@ impl Tumblebug {
                     .map_err(|e| CoreError::conflict(e.to_string()))?;
                 m.set_target(action, target);
                 if action == TargetAction::Create {
-                    m.status_count.count_total += new_vms;
+                    m.status_count.count_total = existing + new_vms;
                 }
                 Ok(())
             },

@@ -36,8 +36,9 @@ impl Tumblebug {
         }
         lifecycle::check_mci_delete(id, &mci.status, option)
             .map_err(|e| CoreError::conflict(e.to_string()))?;
-        if option == DeleteOption::Force {
-            // Do not leave VMs running without records: ask the clouds to terminate them.
+        {
+            // Never leave a VM running without a record: whatever the option, every VM the
+            // cloud knows and that is not terminated (Failed ones may still run) is asked to go.
             let alive: Vec<String> = mci
                 .vm
                 .iter()
@@ -48,12 +49,12 @@ impl Tumblebug {
                 .fan_out_action(ns, id, &alive, TargetAction::Terminate)
                 .await;
             if !errors.is_empty() {
-                tracing::warn!(ns, mci = id, errors = ?errors, "force delete: some terminations failed; the orphan sweep retries");
+                tracing::warn!(ns, mci = id, errors = ?errors, "delete: some terminations failed; the orphan sweep retries");
             }
         }
         let mut deleted = Vec::new();
+        self.release_associations_of(ns, id, &mci.vm).await;
         for vm in &mci.vm {
-            self.release_associations(ns, id, vm).await;
             let key = keys::vm(ns, id, &vm.id);
             self.store.delete(&key).await?;
             deleted.push(format!("{key} [Done]"));
@@ -112,6 +113,15 @@ impl Tumblebug {
         vm_id: &str,
     ) -> CoreResult<()> {
         let vm: VmInfo = self.vm_doc(ns, mci, vm_id).await?.value;
+        if !vm.csp_resource_id.is_empty() && vm.vm_status() != VmStatus::Terminated {
+            // A Failed VM may still run (it failed after boot): do not leave it without a record.
+            if let Ok((conn, driver)) = self.clouds.resolve(&vm.connection_name)
+                && let Err(e) = driver.terminate_vm(&conn, &vm.csp_resource_id).await
+                && !matches!(e, tb_cloud::CloudError::NotFound { .. })
+            {
+                tracing::warn!(ns, mci, vm = vm_id, error = %e, "terminate before record removal failed; the orphan sweep retries");
+            }
+        }
         self.release_associations(ns, mci, &vm).await;
         let sg_key = keys::subgroup(ns, mci, &vm.sub_group_id);
         match repo::modify(
@@ -133,6 +143,25 @@ impl Tumblebug {
             Err(e) => return Err(e),
         }
         self.store.delete(&keys::vm(ns, mci, vm_id)).await?;
+        self.recount(ns, mci).await;
         Ok(())
+    }
+
+    /// Sets the MCI's `countTotal` to the VMs it has (records were removed).
+    pub(crate) async fn recount(&self, ns: &str, mci: &str) {
+        let Ok(ids) = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci)).await
+        else {
+            return;
+        };
+        let _ = repo::modify(
+            self.store.as_ref(),
+            &keys::mci(ns, mci),
+            "MCI",
+            |m: &mut tb_model::mci::MciInfo| {
+                m.status_count.count_total = ids.len();
+                Ok(())
+            },
+        )
+        .await;
     }
 }

@@ -131,6 +131,9 @@ impl Tumblebug {
             let msg = e.to_string();
             let key = keys::vm(ns, mci, vm_id);
             let _ = repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
+                if v.vm_status() == VmStatus::Terminated {
+                    return Ok(());
+                }
                 v.set_status(VmStatus::Failed);
                 v.set_target(TargetAction::None, tb_model::lifecycle::STATUS_COMPLETE);
                 v.system_message.clone_from(&msg);
@@ -213,7 +216,7 @@ impl Tumblebug {
             });
         };
         let key = keys::vm(ns, mci, vm_id);
-        repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
+        let saved = repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
             apply_handle(v, &h);
             v.created_time = Tumblebug::stamp();
             let fetched = h.status;
@@ -225,7 +228,27 @@ impl Tumblebug {
             }
             Ok(())
         })
-        .await?;
+        .await;
+        // The record was deleted or terminated while the create was in flight: the VM that
+        // just came to life has no business running.
+        let abandoned = match &saved {
+            Ok(v) => {
+                v.target_action() == TargetAction::Terminate
+                    || v.vm_status() == VmStatus::Terminated
+            }
+            Err(CoreError::NotFound(_)) => true,
+            Err(_) => false,
+        };
+        if abandoned {
+            tracing::warn!(ns, mci, vm = vm_id, csp_id = %h.csp_id, "VM created after its record was terminated or deleted; terminating it");
+            if let Err(e) = driver.terminate_vm(&conn, &h.csp_id).await {
+                tracing::warn!(csp_id = %h.csp_id, error = %e, "could not terminate; the orphan sweep will");
+            }
+            return Err(CoreError::conflict(format!(
+                "VM {vm_id} was terminated or deleted while it was being created"
+            )));
+        }
+        saved?;
         self.engine().mark_read(&key);
         Ok(())
     }

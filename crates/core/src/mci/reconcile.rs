@@ -11,6 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::{CoreResult, Tumblebug, repo};
 
+/// How often the background loop looks for cloud VMs without a record.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
+
 /// A VM record found by a scan: its namespace, MCI and document.
 pub(crate) struct FoundVm {
     pub ns: String,
@@ -53,7 +56,6 @@ impl Tumblebug {
     pub async fn recover(&self) -> CoreResult<RecoveryReport> {
         let mut report = RecoveryReport::default();
         let vms = self.scan_vms().await?;
-        let known: HashSet<String> = vms.iter().map(|f| f.vm.uid.clone()).collect();
         let mut set = JoinSet::new();
         for f in vms {
             let action = f.vm.target_action();
@@ -94,7 +96,7 @@ impl Tumblebug {
                 });
             }
         }
-        report.orphans_terminated = self.sweep_orphans(&known).await;
+        report.orphans_terminated = self.sweep_orphans().await?;
         while set.join_next().await.is_some() {}
         tracing::info!(?report, "recovery done");
         Ok(report)
@@ -136,9 +138,14 @@ impl Tumblebug {
         .await;
     }
 
-    /// Terminates cloud VMs carrying this installation's token whose uid has no record.
-    async fn sweep_orphans(&self, known: &HashSet<String>) -> usize {
-        let mut n = 0;
+    /// Terminates cloud VMs carrying this installation's token that have no record.
+    ///
+    /// The clouds are listed first and the records read afterwards: a VM's record is always
+    /// committed before its create call, so a VM seen in the listing whose record is missing
+    /// from the later read really lost its record. Reading records first would race with
+    /// creates accepted in between and kill healthy VMs.
+    pub(crate) async fn sweep_orphans(&self) -> CoreResult<usize> {
+        let mut listed = Vec::new();
         for config in self.clouds.list() {
             let Ok((conn, driver)) = self.clouds.resolve(&config.config_name) else {
                 continue;
@@ -147,24 +154,95 @@ impl Tumblebug {
                 continue;
             };
             for h in vms {
-                let Some(uid) = self.engine().uid_of_token(&h.token) else {
-                    continue;
-                };
-                if known.contains(uid) || h.status == tb_model::VmStatus::Terminated {
-                    continue;
-                }
-                match driver.terminate_vm(&conn, &h.csp_id).await {
-                    Ok(()) => {
-                        n += 1;
-                        tracing::warn!(connection = %conn.name, csp_id = %h.csp_id, token = %h.token, "orphan VM terminated");
-                    }
-                    Err(e) => {
-                        tracing::warn!(connection = %conn.name, csp_id = %h.csp_id, error = %e, "orphan VM not terminated")
-                    }
+                if h.status != tb_model::VmStatus::Terminated
+                    && self.engine().uid_of_token(&h.token).is_some()
+                {
+                    listed.push((conn.clone(), driver.clone(), h));
                 }
             }
         }
-        n
+        if listed.is_empty() {
+            return Ok(0);
+        }
+        let records = self.scan_vms().await?;
+        let known_tokens: HashSet<String> = records
+            .iter()
+            .flat_map(|f| {
+                [
+                    f.vm.csp_resource_name.clone(),
+                    self.engine().token(&f.vm.uid),
+                ]
+            })
+            .collect();
+        let known_ids: HashSet<(String, String)> = records
+            .iter()
+            .map(|f| (f.vm.connection_name.clone(), f.vm.csp_resource_id.clone()))
+            .collect();
+        let mut n = 0;
+        for (conn, driver, h) in listed {
+            if known_tokens.contains(&h.token)
+                || known_ids.contains(&(conn.name.clone(), h.csp_id.clone()))
+            {
+                continue;
+            }
+            match driver.terminate_vm(&conn, &h.csp_id).await {
+                Ok(()) => {
+                    n += 1;
+                    tracing::warn!(connection = %conn.name, csp_id = %h.csp_id, token = %h.token, "orphan VM terminated");
+                }
+                Err(e) => {
+                    tracing::warn!(connection = %conn.name, csp_id = %h.csp_id, error = %e, "orphan VM not terminated")
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Clears MCI-level intents that no VM carries any more (a crash between the MCI intent
+    /// and the VM intents, a create whose last VM settled, an action that ended in errors).
+    pub(crate) async fn settle_mci_intents(&self) -> CoreResult<usize> {
+        let mut n = 0;
+        for kv in self.store.range(crate::keys::NS_PREFIX).await? {
+            let parts: Vec<&str> = kv.key.split('/').collect();
+            if parts.len() != 5 || parts[3] != "mci" {
+                continue;
+            }
+            let mci: tb_model::mci::MciInfo = repo::decode(&kv.key, &kv.value)?;
+            let action = mci.target_action();
+            if action == TargetAction::None
+                || mci.system_message.iter().any(|m| m.starts_with("held:"))
+            {
+                continue;
+            }
+            let vms = self.vm_docs(parts[2], parts[4]).await?;
+            if vms.iter().any(|v| {
+                v.target_action() == action && v.vm_status() != tb_model::VmStatus::Terminated
+            }) {
+                continue;
+            }
+            let cleared = repo::modify(
+                self.store.as_ref(),
+                &kv.key,
+                "MCI",
+                |m: &mut tb_model::mci::MciInfo| {
+                    if m.target_action() == action {
+                        m.set_target(TargetAction::None, tb_model::lifecycle::STATUS_COMPLETE);
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+            if cleared.is_ok() {
+                n += 1;
+                tracing::info!(
+                    ns = parts[2],
+                    mci = parts[4],
+                    action = action.as_str(),
+                    "stale MCI intent cleared"
+                );
+            }
+        }
+        Ok(n)
     }
 
     /// One pass of the poller: reads every VM with a pending intent from its cloud.
@@ -191,6 +269,7 @@ impl Tumblebug {
         for (ns, mci) in mcis {
             let _ = self.get_mci(&ns, &mci).await;
         }
+        self.settle_mci_intents().await?;
         Ok(n)
     }
 
@@ -202,10 +281,18 @@ impl Tumblebug {
                 tracing::error!(error = %e, "recovery failed");
             }
             let every: Duration = tb.engine().config.poll_interval;
+            let mut last_sweep = std::time::Instant::now();
             loop {
                 tokio::time::sleep(every).await;
                 if let Err(e) = tb.poll_once().await {
                     tracing::warn!(error = %e, "status poll failed");
+                }
+                // Records removed while their VM could not be terminated are caught here.
+                if last_sweep.elapsed() >= SWEEP_EVERY {
+                    last_sweep = std::time::Instant::now();
+                    if let Err(e) = tb.sweep_orphans().await {
+                        tracing::warn!(error = %e, "orphan sweep failed");
+                    }
                 }
             }
         })

@@ -35,7 +35,7 @@ impl Tumblebug {
         if vm.csp_resource_id.is_empty() || (!force && !self.needs_cloud_read(&key, &vm)) {
             return Ok(vm);
         }
-        if status == VmStatus::Terminated && vm.target_action() == TargetAction::None {
+        if status == VmStatus::Terminated {
             return Ok(vm);
         }
         let (conn, driver) = self.clouds.resolve(&vm.connection_name)?;
@@ -86,7 +86,8 @@ impl Tumblebug {
     /// §3.3 step 1: a VM never sent to the cloud has nothing to read; final states without a
     /// pending action need no cloud call; a stable VM read within `status_cache` is fresh.
     fn needs_cloud_read(&self, key: &str, vm: &VmInfo) -> bool {
-        if vm.csp_resource_id.is_empty() {
+        // A terminated VM is final whatever its (sticky) Terminate intent says (§3.3 step 2).
+        if vm.csp_resource_id.is_empty() || vm.vm_status() == VmStatus::Terminated {
             return false;
         }
         if vm.target_action() != TargetAction::None {
@@ -120,6 +121,54 @@ impl Tumblebug {
                 Ok(_) | Err(CoreError::NotFound(_)) => {}
                 Err(e) => {
                     tracing::warn!(ns, vm = %vm.id, kind = %kind, id, error = %e, "could not release association")
+                }
+            }
+        }
+    }
+
+    /// Removes many VMs' keys from the association lists with one write per resource document
+    /// (per-VM releases would rewrite each shared list once per VM).
+    pub(crate) async fn release_associations_of(&self, ns: &str, mci: &str, vms: &[VmInfo]) {
+        use std::collections::BTreeMap;
+        let mut by_resource: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
+        for vm in vms {
+            let key = keys::vm(ns, mci, &vm.id);
+            let mut uses = vec![
+                (ResourceKind::VNet, vm.vnet_id.clone()),
+                (ResourceKind::SshKey, vm.ssh_key_id.clone()),
+                (ResourceKind::Spec, vm.spec_id.clone()),
+                (ResourceKind::Image, vm.image_id.clone()),
+            ];
+            uses.extend(
+                vm.security_group_ids
+                    .iter()
+                    .map(|s| (ResourceKind::SecurityGroup, s.clone())),
+            );
+            for u in uses.into_iter().filter(|(_, id)| !id.is_empty()) {
+                by_resource.entry(u).or_default().push(key.clone());
+            }
+        }
+        for ((kind, id), vm_keys) in by_resource {
+            let doc_key = keys::resource(ns, kind, &id);
+            let res = repo::modify(
+                self.store.as_ref(),
+                &doc_key,
+                &id,
+                |doc: &mut serde_json::Value| {
+                    if let Some(list) = doc
+                        .get_mut("associatedObjectList")
+                        .and_then(|l| l.as_array_mut())
+                    {
+                        list.retain(|v| v.as_str().is_none_or(|s| !vm_keys.iter().any(|k| k == s)));
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+            match res {
+                Ok(_) | Err(CoreError::NotFound(_)) => {}
+                Err(e) => {
+                    tracing::warn!(ns, kind = %kind, id, error = %e, "could not release associations")
                 }
             }
         }

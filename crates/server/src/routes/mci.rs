@@ -80,15 +80,23 @@ where
         }
         result
     };
+    // The work runs in its own task either way: a client that disconnects from a synchronous
+    // request must not cancel provisioning half-way (dropping a JoinHandle detaches).
+    let handle = tokio::spawn(run);
     if is_async {
-        tokio::spawn(run);
         let body = Accepted {
             x_request_id: id,
             message: "accepted; follow GET /tumblebug/request/{xRequestId}".into(),
         };
         return Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response());
     }
-    Ok(json(run.await?))
+    match handle.await {
+        Ok(result) => Ok(json(result?)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request task failed: {e}"),
+        )),
+    }
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mci", tag = TAG, params(("nsId" = String, Path), CreateQuery), request_body = MciReq,
