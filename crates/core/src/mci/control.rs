@@ -412,13 +412,22 @@ impl Tumblebug {
         mci: &MciInfo,
         action: ControlAction,
     ) -> CoreResult<String> {
-        let held = mci.system_message.iter().any(|s| s.starts_with("held:"));
-        if !held {
-            return Err(CoreError::conflict(format!(
-                "MCI {} is not on hold",
-                mci.id
-            )));
-        }
+        // Leaving the hold is a compare-and-swap on the marker: of two concurrent continue or
+        // withdraw requests, exactly one proceeds.
+        let id = mci.id.clone();
+        repo::modify(
+            self.store.as_ref(),
+            &keys::mci(ns, &id),
+            &format!("The MCI {id}"),
+            |m: &mut MciInfo| {
+                if !m.system_message.iter().any(|s| s.starts_with("held:")) {
+                    return Err(CoreError::conflict(format!("MCI {id} is not on hold")));
+                }
+                m.system_message.retain(|s| !s.starts_with("held:"));
+                Ok(())
+            },
+        )
+        .await?;
         match action {
             ControlAction::Withdraw => {
                 self.delete_mci(ns, &mci.id, lifecycle::DeleteOption::Force)

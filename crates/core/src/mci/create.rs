@@ -15,6 +15,8 @@ use crate::{CoreError, CoreResult, SYSTEM_NS, Tumblebug, new_uid, now_string, re
 
 /// Largest subgroup accepted in one request.
 const MAX_SUBGROUP_SIZE: u32 = 5000;
+/// Most VMs one request may create (all subgroups together).
+const MAX_VMS_PER_REQUEST: u32 = 10_000;
 const MAX_TXN_RETRIES: usize = 8;
 
 /// How a create request behaves.
@@ -425,10 +427,17 @@ impl Tumblebug {
             )));
         }
         let mut subgroups: Vec<SubGroupInfo> = Vec::new();
+        let mut total_vms: u32 = 0;
         let mut planned = Vec::new();
         for sg in &req.sub_groups {
             check_name(&sg.name).map_err(|e| CoreError::invalid(format!("subGroup name: {e}")))?;
             let size = lifecycle::subgroup_vm_count(sg.sub_group_size);
+            total_vms += size;
+            if total_vms > MAX_VMS_PER_REQUEST {
+                return Err(CoreError::invalid(format!(
+                    "a request may create at most {MAX_VMS_PER_REQUEST} VMs"
+                )));
+            }
             if size > MAX_SUBGROUP_SIZE {
                 return Err(CoreError::invalid(format!(
                     "subGroupSize {size} is above the limit of {MAX_SUBGROUP_SIZE}"

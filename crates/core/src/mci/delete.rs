@@ -56,6 +56,7 @@ impl Tumblebug {
         self.release_associations_of(ns, id, &mci.vm).await;
         for vm in &mci.vm {
             let key = keys::vm(ns, id, &vm.id);
+            self.engine().forget(&key);
             self.store.delete(&key).await?;
             deleted.push(format!("{key} [Done]"));
         }
@@ -143,6 +144,7 @@ impl Tumblebug {
             Err(e) => return Err(e),
         }
         self.store.delete(&keys::vm(ns, mci, vm_id)).await?;
+        self.engine().forget(&keys::vm(ns, mci, vm_id));
         self.recount(ns, mci).await;
         Ok(())
     }

@@ -74,6 +74,12 @@ impl Engine {
             .is_some_and(|t| t.elapsed() < self.config.status_cache)
     }
 
+    /// Drops the read-cache entry of a VM whose record is gone.
+    fn forget(&self, key: &str) {
+        let mut map = self.last_read.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+
     fn mark_read(&self, key: &str) {
         let mut map = self.last_read.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(key.to_string(), Instant::now());
