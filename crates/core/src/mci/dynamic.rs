@@ -188,19 +188,36 @@ impl Tumblebug {
                 req.name
             )));
         }
+        // Shared resources that exist before this request; those it creates are rolled back
+        // if the preparation fails (reference §3.8).
+        let before = self.shared_inventory(ns).await?;
         // Subgroups resolve in parallel: each may create its connection's shared resources.
         let mut set = tokio::task::JoinSet::new();
         for (i, sg) in req.sub_groups.iter().cloned().enumerate() {
             let (tb, ns) = (self.clone(), ns.to_string());
             set.spawn(async move { (i, tb.static_subgroup(&ns, &sg, i).await) });
         }
+        // Every task runs to its end (no early return) so none is cut off half-way through
+        // creating a shared resource.
         let mut resolved = Vec::new();
+        let mut first_error: Option<CoreError> = None;
         while let Some(joined) = set.join_next().await {
-            let (i, sg) = joined.map_err(|e| CoreError::Corrupt {
-                key: "mciDynamic".into(),
-                reason: e.to_string(),
-            })?;
-            resolved.push((i, sg?));
+            match joined {
+                Ok((i, Ok(sg))) => resolved.push((i, sg)),
+                Ok((_, Err(e))) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(CoreError::Corrupt {
+                        key: "mciDynamic".into(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            self.roll_back_shared(ns, &before).await;
+            return Err(e);
         }
         resolved.sort_by_key(|(i, _)| *i);
         let sub_groups: Vec<CreateSubGroupReq> = resolved.into_iter().map(|(_, sg)| sg).collect();
@@ -215,7 +232,52 @@ impl Tumblebug {
             policy_on_partial_failure: req.policy_on_partial_failure,
             ..MciReq::default()
         };
-        self.prepare_create_mci(ns, static_req, opts).await
+        match self.prepare_create_mci(ns, static_req, opts).await {
+            Ok(plan) => Ok(plan),
+            Err(e) => {
+                self.roll_back_shared(ns, &before).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ids of the namespace's shared resources (`{ns}-shared-*`) that exist now.
+    async fn shared_inventory(&self, ns: &str) -> CoreResult<Vec<(ResourceKind, String)>> {
+        let prefix = format!("{ns}-shared-");
+        let mut out = Vec::new();
+        for kind in [
+            ResourceKind::VNet,
+            ResourceKind::SecurityGroup,
+            ResourceKind::SshKey,
+        ] {
+            for id in self.list_resource_ids(ns, kind).await? {
+                if id.starts_with(&prefix) {
+                    out.push((kind, id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes shared resources made since `before` that nothing uses (keys and security
+    /// groups before the vNets they depend on).
+    async fn roll_back_shared(&self, ns: &str, before: &[(ResourceKind, String)]) {
+        let Ok(now) = self.shared_inventory(ns).await else {
+            return;
+        };
+        let mut made: Vec<(ResourceKind, String)> =
+            now.into_iter().filter(|r| !before.contains(r)).collect();
+        made.sort_by_key(|(k, _)| match k {
+            ResourceKind::SshKey => 0,
+            ResourceKind::SecurityGroup => 1,
+            _ => 2,
+        });
+        for (kind, id) in made {
+            match self.delete_resource(ns, kind, &id, false).await {
+                Ok(()) => tracing::info!(ns, kind = %kind, id, "shared resource rolled back"),
+                Err(e) => tracing::warn!(ns, kind = %kind, id, error = %e, "shared resource kept"),
+            }
+        }
     }
 
     /// `POST /mci/{id}/subGroupDynamic`.

@@ -662,3 +662,29 @@ async fn stable_vms_are_not_read_more_often_than_the_cache_interval() {
         "GCP's word for stopped"
     );
 }
+
+/// A dynamic create whose preparation fails leaves no shared resources behind (§3.8).
+#[tokio::test]
+async fn failed_dynamic_preparation_rolls_back_shared_resources() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let (spec, image) = spec_and_image(&app, "aws-ap-northeast-2", "aws").await;
+    let req = json!({"name": "m", "subGroups": [
+        {"name": "ok", "subGroupSize": 1, "specId": spec, "imageId": image},
+        {"name": "bad", "subGroupSize": 1, "specId": "gcp+us-central1+no-such-shape", "imageId": "x"}]});
+    let r = app
+        .post("/tumblebug/ns/ns01/mciDynamic", &req.to_string())
+        .await;
+    assert_error(&r, 400, "no-such-shape");
+    for kind in ["vNet", "securityGroup", "sshKey"] {
+        let ids = app
+            .get(&format!("/tumblebug/ns/ns01/resources/{kind}?option=id"))
+            .await
+            .body;
+        assert_eq!(ids["output"], json!([]), "{kind} rolled back");
+    }
+    assert_eq!(
+        app.get("/tumblebug/ns/ns01/checkMci/m").await.body["exists"],
+        false
+    );
+}
