@@ -12,27 +12,13 @@ fn load(c: &mut Criterion) {
 fn lookups(c: &mut Criterion) {
     let catalog = Catalog::builtin();
     c.bench_function("spec", |b| {
-        b.iter(|| {
-            black_box(catalog.spec(black_box("aws"), black_box("ap-northeast-2"), "m5.large"))
-        })
+        b.iter(|| black_box(catalog.spec(black_box("aws"), black_box("ap-northeast-2"), "m5.large")))
     });
     c.bench_function("specs_in", |b| {
-        b.iter(|| {
-            black_box(
-                catalog
-                    .specs_in(black_box("aws"), black_box("us-east-1"))
-                    .len(),
-            )
-        })
+        b.iter(|| black_box(catalog.specs_in(black_box("aws"), black_box("us-east-1")).len()))
     });
     c.bench_function("images_in", |b| {
-        b.iter(|| {
-            black_box(
-                catalog
-                    .images_in(black_box("gcp"), black_box("us-central1"))
-                    .len(),
-            )
-        })
+        b.iter(|| black_box(catalog.images_in(black_box("gcp"), black_box("us-central1")).len()))
     });
 }
 

@@ -44,13 +44,8 @@ impl<'a> DataFile<'a> {
             if let Line::Section { id, .. } = line {
                 provider = Some(id);
             }
-            let provider =
-                provider.ok_or_else(|| error(name, number, "line outside a [provider] section"))?;
-            entries.push(Entry {
-                number,
-                provider,
-                line,
-            });
+            let provider = provider.ok_or_else(|| error(name, number, "line outside a [provider] section"))?;
+            entries.push(Entry { number, provider, line });
         }
         Ok(DataFile { name, entries })
     }
@@ -61,28 +56,17 @@ impl<'a> DataFile<'a> {
 }
 
 fn error(file: &'static str, line: usize, message: impl Into<String>) -> CatalogError {
-    CatalogError::Builtin {
-        file,
-        line,
-        message: message.into(),
-    }
+    CatalogError::Builtin { file, line, message: message.into() }
 }
 
 fn number<T: std::str::FromStr>(field: &str, what: &str) -> Result<T, String> {
-    field
-        .parse()
-        .map_err(|_| format!("{what} `{field}` is not a valid number"))
+    field.parse().map_err(|_| format!("{what} `{field}` is not a valid number"))
 }
 
 fn load_regions(catalog: &mut Catalog) -> Result<PriceFactors, CatalogError> {
     let file = DataFile::parse("regions.txt", REGIONS)?;
     let mut factors = PriceFactors::new();
-    for Entry {
-        number,
-        provider,
-        line,
-    } in &file.entries
-    {
+    for Entry { number, provider, line } in &file.entries {
         let number = *number;
         match line {
             Line::Section { id, title } => {
@@ -90,19 +74,12 @@ fn load_regions(catalog: &mut Catalog) -> Result<PriceFactors, CatalogError> {
                     return Err(file.error(number, format!("provider {id} appears twice")));
                 }
                 let display = if title.is_empty() { id } else { title };
-                catalog.upsert_provider(Provider {
-                    name: id.to_string(),
-                    display: display.to_string(),
-                });
+                catalog.upsert_provider(Provider { name: id.to_string(), display: display.to_string() });
             }
             Line::Set { .. } => return Err(file.error(number, "sets are not used here")),
             Line::Row(fields) => {
-                let (region, factor) =
-                    region_row(provider, fields).map_err(|m| file.error(number, m))?;
-                factors
-                    .entry(provider.to_string())
-                    .or_default()
-                    .push((region.id.clone(), factor));
+                let (region, factor) = region_row(provider, fields).map_err(|m| file.error(number, m))?;
+                factors.entry(provider.to_string()).or_default().push((region.id.clone(), factor));
                 let what = format!("{provider}/{}", region.id);
                 if catalog.upsert_region(region) == Upsert::Replaced {
                     return Err(file.error(number, format!("region {what} appears twice")));
@@ -154,23 +131,16 @@ fn parse_gpu(field: &str) -> Result<Option<Gpu>, String> {
         return Ok(None);
     }
     let mut parts = field.rsplitn(3, ':');
-    let (Some(memory), Some(count), Some(model)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(memory), Some(count), Some(model)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("GPU `{field}` is not model:count:memory"));
     };
     let count: u32 = number(count, "GPU count")?;
     let memory_gib: f64 = number(memory, "GPU memory")?;
     let memory_ok = memory_gib.is_finite() && memory_gib >= 0.0;
     if count == 0 || model.trim().is_empty() || !memory_ok {
-        return Err(format!(
-            "GPU `{field}` needs a model, a count >= 1 and memory >= 0"
-        ));
+        return Err(format!("GPU `{field}` needs a model, a count >= 1 and memory >= 0"));
     }
-    Ok(Some(Gpu {
-        model: model.trim().to_string(),
-        count,
-        memory_gib,
-    }))
+    Ok(Some(Gpu { model: model.trim().to_string(), count, memory_gib }))
 }
 
 /// A spec row before it is expanded to its regions.
@@ -195,8 +165,8 @@ fn spec_row<'a>(fields: &[&'a str]) -> Result<SpecRow<'a>, String> {
     if vcpu == 0 || !memory_ok {
         return Err(format!("{name}: vCPU and memory must be positive"));
     }
-    let architecture = normalize_architecture(fields[3])
-        .ok_or_else(|| format!("architecture `{}` is unknown", fields[3]))?;
+    let architecture =
+        normalize_architecture(fields[3]).ok_or_else(|| format!("architecture `{}` is unknown", fields[3]))?;
     let base_price: f64 = number(fields[4], "price")?;
     if !base_price.is_finite() {
         return Err(format!("price {base_price} is not finite"));
@@ -215,16 +185,10 @@ fn spec_row<'a>(fields: &[&'a str]) -> Result<SpecRow<'a>, String> {
 fn load_specs(catalog: &mut Catalog, factors: &PriceFactors) -> Result<(), CatalogError> {
     let file = DataFile::parse("specs.txt", SPECS)?;
     let mut sets: HashMap<(&str, &str), Vec<(String, f64)>> = HashMap::new();
-    for Entry {
-        number,
-        provider,
-        line,
-    } in &file.entries
-    {
+    for Entry { number, provider, line } in &file.entries {
         let number = *number;
-        let all = factors
-            .get(*provider)
-            .ok_or_else(|| file.error(number, format!("{provider} is not in regions.txt")))?;
+        let all =
+            factors.get(*provider).ok_or_else(|| file.error(number, format!("{provider} is not in regions.txt")))?;
         let region_list = |ids: &[&str]| {
             ids.iter()
                 .map(|id| {
@@ -251,11 +215,7 @@ fn load_specs(catalog: &mut Catalog, factors: &PriceFactors) -> Result<(), Catal
                     None => region_list(&row.regions.split_whitespace().collect::<Vec<_>>())?,
                 };
                 for (region, factor) in regions {
-                    let cost_per_hour = if row.base_price < 0.0 {
-                        -1.0
-                    } else {
-                        round_price(row.base_price * factor)
-                    };
+                    let cost_per_hour = if row.base_price < 0.0 { -1.0 } else { round_price(row.base_price * factor) };
                     let spec = Spec {
                         provider: provider.to_string(),
                         region,
@@ -281,12 +241,7 @@ fn load_specs(catalog: &mut Catalog, factors: &PriceFactors) -> Result<(), Catal
 
 fn load_images(catalog: &mut Catalog) -> Result<(), CatalogError> {
     let file = DataFile::parse("images.txt", IMAGES)?;
-    for Entry {
-        number,
-        provider,
-        line,
-    } in &file.entries
-    {
+    for Entry { number, provider, line } in &file.entries {
         let number = *number;
         match line {
             Line::Section { id, .. } if catalog.provider(id).is_none() => {
@@ -295,8 +250,7 @@ fn load_images(catalog: &mut Catalog) -> Result<(), CatalogError> {
             Line::Section { .. } => {}
             Line::Set { .. } => return Err(file.error(number, "sets are not used here")),
             Line::Row(fields) => {
-                let image =
-                    image_row(catalog, provider, fields).map_err(|m| file.error(number, m))?;
+                let image = image_row(catalog, provider, fields).map_err(|m| file.error(number, m))?;
                 let what = image.id();
                 if catalog.upsert_image(image) == Upsert::Replaced {
                     return Err(file.error(number, format!("image {what} appears twice")));
@@ -314,8 +268,7 @@ fn image_row(catalog: &Catalog, provider: &str, fields: &[&str]) -> Result<Image
     if region != ALL_REGIONS && catalog.region(provider, region).is_none() {
         return Err(format!("{provider} has no region {region}"));
     }
-    let os_architecture =
-        normalize_architecture(arch).ok_or_else(|| format!("architecture `{arch}` is unknown"))?;
+    let os_architecture = normalize_architecture(arch).ok_or_else(|| format!("architecture `{arch}` is unknown"))?;
     let is_gpu_image = match gpu {
         "" => false,
         "gpu" => true,
@@ -342,11 +295,7 @@ mod tests {
         assert_eq!(parse_gpu(""), Ok(None));
         assert_eq!(
             parse_gpu("NVIDIA T4:4:16"),
-            Ok(Some(Gpu {
-                model: "NVIDIA T4".into(),
-                count: 4,
-                memory_gib: 16.0
-            }))
+            Ok(Some(Gpu { model: "NVIDIA T4".into(), count: 4, memory_gib: 16.0 }))
         );
         assert!(parse_gpu("NVIDIA T4:x:16").is_err());
         assert!(parse_gpu("T4:16").is_err());
@@ -364,18 +313,8 @@ mod tests {
 
     #[test]
     fn region_zone_shorthand() {
-        let (region, factor) = region_row(
-            "gcp",
-            &[
-                "us-central1",
-                "Iowa",
-                "41.26",
-                "-95.86",
-                "1.00",
-                "*-a *-b z",
-            ],
-        )
-        .unwrap();
+        let (region, factor) =
+            region_row("gcp", &["us-central1", "Iowa", "41.26", "-95.86", "1.00", "*-a *-b z"]).unwrap();
         assert_eq!(region.zones, ["us-central1-a", "us-central1-b", "z"]);
         assert_eq!(factor, 1.0);
         assert!(region_row("gcp", &["x", "X", "91", "0", "1", ""]).is_err());

@@ -129,10 +129,7 @@ impl Catalog {
     /// An unknown provider is added too, named after its id.
     pub fn upsert_region(&mut self, region: Region) -> Upsert {
         if self.provider(&region.provider).is_none() {
-            self.upsert_provider(Provider {
-                name: region.provider.to_lowercase(),
-                display: region.provider.clone(),
-            });
+            self.upsert_provider(Provider { name: region.provider.to_lowercase(), display: region.provider.clone() });
         }
         let k = key(&[&region.provider, &region.id]);
         let group = key(&[&region.provider]);
@@ -155,12 +152,7 @@ impl Catalog {
     }
 
     /// Mutable access for importers that override fields other than provider, region and name.
-    pub(crate) fn spec_mut(
-        &mut self,
-        provider: &str,
-        region: &str,
-        name: &str,
-    ) -> Option<&mut Spec> {
+    pub(crate) fn spec_mut(&mut self, provider: &str, region: &str, name: &str) -> Option<&mut Spec> {
         self.specs.get_mut(&key(&[provider, region, name]))
     }
 
@@ -216,10 +208,7 @@ mod tests {
 
     #[test]
     fn merge_keeps_order() {
-        assert_eq!(
-            merge_ascending(&[1, 4, 9], &[0, 5, 6, 10]),
-            vec![0, 1, 4, 5, 6, 9, 10]
-        );
+        assert_eq!(merge_ascending(&[1, 4, 9], &[0, 5, 6, 10]), vec![0, 1, 4, 5, 6, 9, 10]);
         assert_eq!(merge_ascending(&[], &[2]), vec![2]);
         assert_eq!(merge_ascending(&[3], &[]), vec![3]);
     }

@@ -5,14 +5,8 @@
 /// One meaningful line of a data file.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Line<'a> {
-    Section {
-        id: &'a str,
-        title: &'a str,
-    },
-    Set {
-        name: &'a str,
-        members: Vec<&'a str>,
-    },
+    Section { id: &'a str, title: &'a str },
+    Set { name: &'a str, members: Vec<&'a str> },
     Row(Vec<&'a str>),
 }
 
@@ -29,26 +23,16 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, Result<Line<'_>,
 
 fn parse(line: &str) -> Result<Line<'_>, String> {
     if let Some(rest) = line.strip_prefix('[') {
-        let (id, title) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("section header `{line}` lacks `]`"))?;
+        let (id, title) = rest.split_once(']').ok_or_else(|| format!("section header `{line}` lacks `]`"))?;
         let id = id.trim();
         if id.is_empty() {
             return Err("section header without an id".to_string());
         }
-        return Ok(Line::Section {
-            id,
-            title: title.trim(),
-        });
+        return Ok(Line::Section { id, title: title.trim() });
     }
     if let Some(rest) = line.strip_prefix('@') {
-        let (name, members) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("set `{line}` lacks `=`"))?;
-        return Ok(Line::Set {
-            name: name.trim(),
-            members: members.split_whitespace().collect(),
-        });
+        let (name, members) = rest.split_once('=').ok_or_else(|| format!("set `{line}` lacks `=`"))?;
+        return Ok(Line::Set { name: name.trim(), members: members.split_whitespace().collect() });
     }
     Ok(Line::Row(line.split('|').map(str::trim).collect()))
 }
@@ -64,20 +48,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (
-                    3,
-                    Ok(Line::Section {
-                        id: "aws",
-                        title: "Amazon Web Services"
-                    })
-                ),
-                (
-                    4,
-                    Ok(Line::Set {
-                        name: "g",
-                        members: vec!["a", "b"]
-                    })
-                ),
+                (3, Ok(Line::Section { id: "aws", title: "Amazon Web Services" })),
+                (4, Ok(Line::Set { name: "g", members: vec!["a", "b"] })),
                 (5, Ok(Line::Row(vec!["x", "1", ""]))),
                 (6, Err("section header `[bad` lacks `]`".to_string())),
             ]

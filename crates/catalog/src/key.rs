@@ -33,10 +33,7 @@ mod tests {
             ("nhn", "KR1", "Ubuntu Server 22.04 LTS"),
             ("x", "Région", "Ünïcode"),
         ] {
-            assert_eq!(
-                key(&[p, r, n]),
-                tb_model::naming::provider_region_key(p, r, n)
-            );
+            assert_eq!(key(&[p, r, n]), tb_model::naming::provider_region_key(p, r, n));
         }
         assert_eq!(key(&["AWS"]), "aws");
         assert_eq!(key(&["Aws", "US-East-1"]), "aws+us-east-1");

@@ -45,19 +45,11 @@ impl fmt::Display for RowIssue {
 impl ImportReport {
     pub(crate) fn skip(&mut self, line: usize, message: String) {
         self.skipped += 1;
-        self.issues.push(RowIssue {
-            line,
-            skipped: true,
-            message,
-        });
+        self.issues.push(RowIssue { line, skipped: true, message });
     }
 
     pub(crate) fn warn(&mut self, line: usize, message: String) {
-        self.issues.push(RowIssue {
-            line,
-            skipped: false,
-            message,
-        });
+        self.issues.push(RowIssue { line, skipped: false, message });
     }
 
     pub(crate) fn count(&mut self, outcome: crate::Upsert) {

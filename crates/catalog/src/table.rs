@@ -22,11 +22,7 @@ pub(crate) struct Table<T> {
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
-        Table {
-            items: Vec::new(),
-            by_key: HashMap::new(),
-            by_group: HashMap::new(),
-        }
+        Table { items: Vec::new(), by_key: HashMap::new(), by_group: HashMap::new() }
     }
 }
 

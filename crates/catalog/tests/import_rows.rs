@@ -17,26 +17,13 @@ Memory_GiB,GPU_MODEL,name,extra,region,gpu_memory_gib,provider,vcpu,architecture
 4,,c9a.large,,eu-west-1,,aws,2,aarch64,,
 ";
     let report = c.import_specs_csv(text).unwrap();
-    assert_eq!(
-        (report.rows, report.added, report.updated, report.skipped),
-        (2, 2, 0, 0)
-    );
+    assert_eq!((report.rows, report.added, report.updated, report.skipped), (2, 2, 0, 0));
     let g9 = c.spec("aws", "us-east-1", "g9.xlarge").unwrap();
     assert_eq!((g9.vcpu, g9.memory_gib, g9.cost_per_hour), (8, 48.0, 1.75));
     assert_eq!(g9.architecture, "x86_64");
-    assert_eq!(
-        g9.gpu,
-        Some(Gpu {
-            model: "NVIDIA L40S".into(),
-            count: 2,
-            memory_gib: 48.0
-        })
-    );
+    assert_eq!(g9.gpu, Some(Gpu { model: "NVIDIA L40S".into(), count: 2, memory_gib: 48.0 }));
     let c9 = c.spec("aws", "eu-west-1", "c9a.large").unwrap();
-    assert_eq!(
-        (c9.architecture.as_str(), c9.cost_per_hour, &c9.gpu),
-        ("arm64", -1.0, &None)
-    );
+    assert_eq!((c9.architecture.as_str(), c9.cost_per_hour, &c9.gpu), ("arm64", -1.0, &None));
 }
 
 #[test]
@@ -46,14 +33,8 @@ fn generic_specs_csv_with_only_the_required_columns() {
     let report = c.import_specs_csv(text).unwrap();
     assert_eq!(report.added, 1);
     let spec = c.spec("openstack", "regionone", "m1.big").unwrap();
-    assert_eq!(
-        spec.region, "RegionOne",
-        "the catalog's spelling of the region is kept"
-    );
-    assert_eq!(
-        (spec.cost_per_hour, spec.architecture.as_str()),
-        (-1.0, "x86_64")
-    );
+    assert_eq!(spec.region, "RegionOne", "the catalog's spelling of the region is kept");
+    assert_eq!((spec.cost_per_hour, spec.architecture.as_str()), (-1.0, "x86_64"));
 }
 
 #[test]
@@ -95,10 +76,7 @@ aws,us-east-1,ok.three,2,4,0.1,,,,
             "line 13: skipped: memory_gib `inf` is not a number",
         ]
     );
-    assert_eq!(
-        c.spec("aws", "us-east-1", "ok.two").unwrap().description,
-        "a description\nover two lines"
-    );
+    assert_eq!(c.spec("aws", "us-east-1", "ok.two").unwrap().description, "a description\nover two lines");
     assert!(c.spec("aws", "us-east-1", "ok.three").is_some());
     assert!(c.spec("aws", "us-east-1", "bad.cost").is_none());
 }
@@ -106,12 +84,11 @@ aws,us-east-1,ok.three,2,4,0.1,,,,
 #[test]
 fn replacing_a_spec_keeps_its_measured_score_and_description() {
     let mut c = Catalog::builtin();
-    let scores = "providerName,regionName,cspSpecName,evaluationScore01,description\naws,us-east-1,t3.small,7.5,burstable\n";
+    let scores =
+        "providerName,regionName,cspSpecName,evaluationScore01,description\naws,us-east-1,t3.small,7.5,burstable\n";
     c.import_cloudspec_csv(scores).unwrap();
     let report = c
-        .import_specs_csv(
-            "provider,region,name,vcpu,memory_gib,cost_per_hour\naws,us-east-1,t3.small,2,2,0.02\n",
-        )
+        .import_specs_csv("provider,region,name,vcpu,memory_gib,cost_per_hour\naws,us-east-1,t3.small,2,2,0.02\n")
         .unwrap();
     assert_eq!((report.added, report.updated), (0, 1));
     let spec = c.spec("aws", "us-east-1", "t3.small").unwrap();
@@ -122,9 +99,7 @@ fn replacing_a_spec_keeps_its_measured_score_and_description() {
 #[test]
 fn generic_specs_csv_region_all_expands_to_every_region() {
     let mut c = Catalog::builtin();
-    let report = c
-        .import_specs_csv("provider,region,name,vcpu,memory_gib\nnhn,ALL,z1.c2m4,2,4\n")
-        .unwrap();
+    let report = c.import_specs_csv("provider,region,name,vcpu,memory_gib\nnhn,ALL,z1.c2m4,2,4\n").unwrap();
     assert_eq!(report.added, 5);
     assert_eq!(c.specs().iter().filter(|s| s.name == "z1.c2m4").count(), 5);
 }
@@ -132,26 +107,16 @@ fn generic_specs_csv_region_all_expands_to_every_region() {
 #[test]
 fn missing_required_columns_fail_the_whole_file() {
     let mut c = Catalog::builtin();
-    let err = c
-        .import_specs_csv("provider,region,name,vcpu\naws,us-east-1,x,2\n")
-        .unwrap_err();
+    let err = c.import_specs_csv("provider,region,name,vcpu\naws,us-east-1,x,2\n").unwrap_err();
     assert!(matches!(err, CatalogError::MissingColumn("memory_gib")));
-    assert_eq!(
-        err.to_string(),
-        "the CSV header lacks the required column `memory_gib`"
-    );
+    assert_eq!(err.to_string(), "the CSV header lacks the required column `memory_gib`");
+    assert!(matches!(c.import_specs_csv("").unwrap_err(), CatalogError::MissingColumn("provider")));
     assert!(matches!(
-        c.import_specs_csv("").unwrap_err(),
-        CatalogError::MissingColumn("provider")
-    ));
-    assert!(matches!(
-        c.import_cloudspec_csv("providerName,regionName,costPerHour\n")
-            .unwrap_err(),
+        c.import_cloudspec_csv("providerName,regionName,costPerHour\n").unwrap_err(),
         CatalogError::MissingColumn("cspSpecName")
     ));
     assert!(matches!(
-        c.import_cloudimage_csv("providerName,cspImageName\n")
-            .unwrap_err(),
+        c.import_cloudimage_csv("providerName,cspImageName\n").unwrap_err(),
         CatalogError::MissingColumn("regionName")
     ));
     assert!(c.spec("aws", "us-east-1", "x").is_none());
@@ -191,33 +156,11 @@ AWS,us-east-1,no.such,1,USD,,,,,
     assert_eq!(s4.evaluation_score01, 3.5);
     assert_eq!(s4.description, "price left out");
     assert_ne!(s4.cost_per_hour, 1.5);
-    let s8_before = Catalog::builtin_shared()
-        .spec("ncp", "KR", "s8-g3")
-        .unwrap()
-        .cost_per_hour;
-    assert_eq!(
-        c.spec("ncp", "KR", "s8-g3").unwrap().cost_per_hour,
-        s8_before,
-        "-1 keeps the price"
-    );
+    let s8_before = Catalog::builtin_shared().spec("ncp", "KR", "s8-g3").unwrap().cost_per_hour;
+    assert_eq!(c.spec("ncp", "KR", "s8-g3").unwrap().cost_per_hour, s8_before, "-1 keeps the price");
     let t3 = c.spec("aws", "us-east-1", "t3.small").unwrap();
-    assert_eq!(
-        t3.gpu,
-        Some(Gpu {
-            model: "NVIDIA T4".into(),
-            count: 2,
-            memory_gib: 16.0
-        })
-    );
-    assert_eq!(
-        c.spec("aws", "us-east-1", "p3.2xlarge")
-            .unwrap()
-            .gpu
-            .as_ref()
-            .unwrap()
-            .count,
-        1
-    );
+    assert_eq!(t3.gpu, Some(Gpu { model: "NVIDIA T4".into(), count: 2, memory_gib: 16.0 }));
+    assert_eq!(c.spec("aws", "us-east-1", "p3.2xlarge").unwrap().gpu.as_ref().unwrap().count, 1);
 }
 
 #[test]
@@ -236,15 +179,9 @@ GCP,ALL,my-image,Debian 12,,,,aarch64,
     let ami = c.image("aws", "AP-NORTHEAST-2", "ami-1").unwrap();
     assert!(ami.is_gpu_image);
     assert_eq!(ami.os_distribution, "Ubuntu 22.04.5 LTS");
-    assert!(
-        c.image("aws", "us-east-1", "ami-1").is_none(),
-        "regional image"
-    );
+    assert!(c.image("aws", "us-east-1", "ami-1").is_none(), "regional image");
     let mine = c.image("gcp", "europe-west4", "my-image").unwrap();
-    assert_eq!(
-        (mine.region.as_str(), mine.os_architecture.as_str()),
-        ("all", "arm64")
-    );
+    assert_eq!((mine.region.as_str(), mine.os_architecture.as_str()), ("all", "arm64"));
     assert_eq!(mine.os_distribution, "Debian 12");
     // Importing the same rows again replaces instead of duplicating.
     let again = c.import_cloudimage_csv(text).unwrap();
@@ -302,10 +239,7 @@ cloud:
         ]
     );
     let one = c.region("mycloud", "r-one").unwrap();
-    assert_eq!(
-        one.display, "First region",
-        "display falls back to description"
-    );
+    assert_eq!(one.display, "First region", "display falls back to description");
     assert_eq!((one.latitude, one.longitude), (12.5, 100.0));
     assert_eq!(one.zones, ["1", "z-b"]);
     assert!(c.region("mycloud", "r-four").unwrap().zones.is_empty());
@@ -320,19 +254,10 @@ cloud:
 fn cloudinfo_whole_file_errors() {
     let mut c = Catalog::empty();
     let err = c.import_cloudinfo_yaml("cloud:\n  aws: [\n").unwrap_err();
-    assert!(
-        matches!(err, CatalogError::Yaml { line: Some(_), .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string()
-            .starts_with("the YAML document could not be parsed (line ")
-    );
+    assert!(matches!(err, CatalogError::Yaml { line: Some(_), .. }), "{err:?}");
+    assert!(err.to_string().starts_with("the YAML document could not be parsed (line "));
     let err = c.import_cloudinfo_yaml("clouds:\n  aws: {}\n").unwrap_err();
     assert!(matches!(err, CatalogError::MissingCloud));
-    assert!(matches!(
-        c.import_cloudinfo_yaml("- just\n- a list\n").unwrap_err(),
-        CatalogError::MissingCloud
-    ));
+    assert!(matches!(c.import_cloudinfo_yaml("- just\n- a list\n").unwrap_err(), CatalogError::MissingCloud));
     assert!(c.providers().is_empty());
 }

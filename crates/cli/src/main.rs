@@ -13,11 +13,7 @@ use tb_cloud::sim::{SimAdmin, SimCloud, SimConfig, SimDriver, SimHttpDriver};
 use tb_store::{RedbStore, Store};
 
 #[derive(Parser)]
-#[command(
-    name = "tumblebug",
-    version,
-    about = "Multi-cloud infrastructure orchestrator"
-)]
+#[command(name = "tumblebug", version, about = "Multi-cloud infrastructure orchestrator")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,8 +93,7 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
     serde_norway::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
@@ -107,34 +102,23 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("TB_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
 }
 
 fn open_store(dir: &Path, file: &str) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
     let path = dir.join(file);
-    let store =
-        RedbStore::open(&path).with_context(|| format!("opening store {}", path.display()))?;
+    let store = RedbStore::open(&path).with_context(|| format!("opening store {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let file = read_config(args.config.as_deref())?;
-    let listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 1323)));
-    let data_dir = args
-        .data_dir
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from("./data"));
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 1323)));
+    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
     let assets_dir = args.assets_dir.or(file.assets_dir);
     let sim_url = args.sim_url.or(file.sim_url);
     let mut sim_config = file.sim.unwrap_or_default();
@@ -177,24 +161,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         status_cache: std::time::Duration::from_millis(args.status_cache_ms),
         ..tb_core::limits::EngineConfig::default()
     };
-    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine)
-        .await
-        .context("starting the application")?;
+    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine).await.context("starting the application")?;
     // Recovery of interrupted work (adopt, resume, sweep orphans), then the status poller.
     let _background = tb.start_background();
-    let state = tb_server::AppState {
-        tb,
-        sim: Some(sim_admin),
-        assets_dir,
-    };
+    let state = tb_server::AppState { tb, sim: Some(sim_admin), assets_dir };
     let app = tb_server::router(state, tb_server::AuthConfig::from_env());
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     tracing::info!(%listen, data_dir = %data_dir.display(), "Tumblebug serving on /tumblebug");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -216,9 +190,8 @@ async fn sim_cloud(args: SimCloudArgs) -> anyhow::Result<()> {
             .await
             .context("starting the simulated clouds")?,
     );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "simulated clouds serving");
     tb_cloud::sim::serve(listener, cloud).await?;
     Ok(())

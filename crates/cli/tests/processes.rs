@@ -53,18 +53,10 @@ async fn wait_ok(client: &reqwest::Client, url: &str, log: &Path) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!(
-        "{url} did not come up; log:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    panic!("{url} did not come up; log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
 }
 
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> (u16, Value) {
+async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
     let mut req = client.request(method, url);
     if let Some(b) = body {
         req = req.json(&b);
@@ -85,14 +77,8 @@ async fn server_and_clouds_survive_kills() {
     let tb_log = dir.path().join("tb.log");
     // The server's settings come from a config file; the sim URL from the environment-free flag.
     let config = dir.path().join("tumblebug.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen: 127.0.0.1:{tb_port}\ndataDir: {}\n",
-            dir.path().join("tb").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, format!("listen: 127.0.0.1:{tb_port}\ndataDir: {}\n", dir.path().join("tb").display()))
+        .unwrap();
 
     let sim_args = [
         "sim-cloud",
@@ -103,13 +89,7 @@ async fn server_and_clouds_survive_kills() {
         "--time-factor",
         "0",
     ];
-    let tb_args = [
-        "serve",
-        "--config",
-        config.to_str().unwrap(),
-        "--sim-url",
-        &sim_url,
-    ];
+    let tb_args = ["serve", "--config", config.to_str().unwrap(), "--sim-url", &sim_url];
     let client = reqwest::Client::new();
 
     let sim = spawn(&sim_args, &sim_log);
@@ -117,32 +97,14 @@ async fn server_and_clouds_survive_kills() {
     let server = spawn(&tb_args, &tb_log);
     wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
 
-    let (s, _) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns"),
-        Some(json!({"name": "ns01"})),
-    )
-    .await;
+    let (s, _) = call(&client, reqwest::Method::POST, format!("{tb}/ns"), Some(json!({"name": "ns01"}))).await;
     assert_eq!(s, 200);
     let vnet = json!({"name": "vnet01", "connectionName": "aws-us-east-1", "cidrBlock": "10.0.0.0/16",
                       "subnetInfoList": [{"name": "s1", "ipv4_CIDR": "10.0.1.0/24"}]});
-    let (s, v) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns/ns01/resources/vNet"),
-        Some(vnet),
-    )
-    .await;
+    let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/resources/vNet"), Some(vnet)).await;
     assert_eq!(s, 201, "{v}");
     let csp_id = v["cspResourceId"].as_str().unwrap().to_string();
-    let (s, cfg) = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{tb}/sim/config"),
-        None,
-    )
-    .await;
+    let (s, cfg) = call(&client, reqwest::Method::GET, format!("{tb}/sim/config"), None).await;
     assert_eq!(s, 200, "admin knobs reach the sim process: {cfg}");
     assert_eq!(cfg["timeFactor"].as_f64(), Some(0.0));
 
@@ -150,13 +112,7 @@ async fn server_and_clouds_survive_kills() {
     server.kill_hard();
     let server = spawn(&tb_args, &tb_log);
     wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
-    let (s, v) = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{tb}/ns/ns01/resources/vNet/vnet01"),
-        None,
-    )
-    .await;
+    let (s, v) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/resources/vNet/vnet01"), None).await;
     assert_eq!(s, 200);
     assert_eq!(v["cspResourceId"], csp_id.as_str());
 
@@ -167,37 +123,16 @@ async fn server_and_clouds_survive_kills() {
     wait_ok(&client, &format!("{sim_url}/healthz"), &sim_log).await;
     let sg = json!({"name": "sg01", "vNetId": "vnet01",
                     "firewallRules": [{"Ports": "22", "Protocol": "TCP", "Direction": "inbound"}]});
-    let (s, v) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns/ns01/resources/securityGroup"),
-        Some(sg),
-    )
-    .await;
+    let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/resources/securityGroup"), Some(sg)).await;
     assert_eq!(s, 200, "{v}");
 
     // While the clouds are down, calls fail clearly and nothing is left half-written.
     drop(sim2);
     let key = json!({"name": "key01", "connectionName": "aws-us-east-1"});
-    let (s, v) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns/ns01/resources/sshKey"),
-        Some(key),
-    )
-    .await;
+    let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/resources/sshKey"), Some(key)).await;
     assert_eq!(s, 503, "{v}");
-    assert!(
-        v["message"].as_str().unwrap().contains("unreachable"),
-        "{v}"
-    );
-    let (s, _) = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{tb}/ns/ns01/resources/sshKey/key01"),
-        None,
-    )
-    .await;
+    assert!(v["message"].as_str().unwrap().contains("unreachable"), "{v}");
+    let (s, _) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/resources/sshKey/key01"), None).await;
     assert_eq!(s, 404, "the failed create left no record");
     drop(server);
 }
@@ -247,26 +182,14 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
     let server = spawn(&tb_args, &tb_log);
     wait_ok(&client, &format!("{tb}/readyz"), &tb_log).await;
 
-    let (s, _) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns"),
-        Some(json!({"name": "ns01"})),
-    )
-    .await;
+    let (s, _) = call(&client, reqwest::Method::POST, format!("{tb}/ns"), Some(json!({"name": "ns01"}))).await;
     assert_eq!(s, 200);
     let req = json!({"name": "mci01", "subGroups": [
         {"name": "a", "subGroupSize": 4, "specId": "aws+us-east-1+t3.small",
          "imageId": "aws+all+-aws-service-canonical-ubuntu-server-22.04-stable-current-amd64-hvm-ebs-gp2-ami-id"},
         {"name": "g", "subGroupSize": 4, "specId": "gcp+us-central1+e2-small",
          "imageId": "gcp+all+projects-ubuntu-os-cloud-global-images-family-ubuntu-2204-lts"}]});
-    let (s, v) = call(
-        &client,
-        reqwest::Method::POST,
-        format!("{tb}/ns/ns01/mciDynamic?async=true"),
-        Some(req),
-    )
-    .await;
+    let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/mciDynamic?async=true"), Some(req)).await;
     assert_eq!(s, 202, "{v}");
     // The records exist as soon as the request is accepted; kill while the creates are in flight.
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -277,13 +200,7 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut mci = Value::Null;
     while Instant::now() < deadline {
-        let (_, v) = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{tb}/ns/ns01/mci/mci01"),
-            None,
-        )
-        .await;
+        let (_, v) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/mci01"), None).await;
         mci = v;
         if mci["status"] == "Running:8 (R:8/8)" {
             break;
@@ -299,29 +216,17 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
 
     // Exactly one live cloud VM per record, found by token.
     let driver = tb_cloud::sim::SimHttpDriver::new(&sim_url);
-    let conns = [
-        ("aws-us-east-1", "aws", "us-east-1"),
-        ("gcp-us-central1", "gcp", "us-central1"),
-    ];
+    let conns = [("aws-us-east-1", "aws", "us-east-1"), ("gcp-us-central1", "gcp", "us-central1")];
     let records: Vec<(String, String)> = mci["vm"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
-            (
-                v["cspResourceName"].as_str().unwrap().to_string(),
-                v["cspResourceId"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|v| (v["cspResourceName"].as_str().unwrap().to_string(), v["cspResourceId"].as_str().unwrap().to_string()))
         .collect();
     let installation = records[0].0.split('-').next().unwrap().to_string();
     let mut live = Vec::new();
     for (name, provider, region) in conns {
-        let conn = tb_cloud::Connection {
-            name: name.into(),
-            provider: provider.into(),
-            region: region.into(),
-        };
+        let conn = tb_cloud::Connection { name: name.into(), provider: provider.into(), region: region.into() };
         for h in driver.list_vms(&conn).await.unwrap() {
             if h.token.starts_with(&installation) && h.status != tb_model::VmStatus::Terminated {
                 live.push((h.token.clone(), h.csp_id.clone()));
@@ -335,19 +240,13 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
 
     // A cloud VM carrying this installation's token but no record (as if its record had been
     // deleted) is terminated by the next start's recovery.
-    let conn = tb_cloud::Connection {
-        name: "aws-us-east-1".into(),
-        provider: "aws".into(),
-        region: "us-east-1".into(),
-    };
+    let conn =
+        tb_cloud::Connection { name: "aws-us-east-1".into(), provider: "aws".into(), region: "us-east-1".into() };
     let vm0 = &mci["vm"][0];
     let (_, sg) = call(
         &client,
         reqwest::Method::GET,
-        format!(
-            "{tb}/ns/ns01/resources/securityGroup/{}",
-            vm0["securityGroupIds"][0].as_str().unwrap()
-        ),
+        format!("{tb}/ns/ns01/resources/securityGroup/{}", vm0["securityGroupIds"][0].as_str().unwrap()),
         None,
     )
     .await;
@@ -377,28 +276,16 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
             Err(tb_cloud::CloudError::NotFound { .. }) => tb_model::VmStatus::Terminated,
             Err(e) => panic!("{e}"),
         };
-        if matches!(
-            state,
-            tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated
-        ) {
+        if matches!(state, tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
-        matches!(
-            state,
-            tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated
-        ),
+        matches!(state, tb_model::VmStatus::Terminating | tb_model::VmStatus::Terminated),
         "orphan still {state:?}"
     );
     // The MCI's own VMs were not touched.
-    let (_, v) = call(
-        &client,
-        reqwest::Method::GET,
-        format!("{tb}/ns/ns01/mci/mci01?option=status"),
-        None,
-    )
-    .await;
+    let (_, v) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/mci01?option=status"), None).await;
     assert_eq!(v["status"]["status"], "Running:8 (R:8/8)");
 }

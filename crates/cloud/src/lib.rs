@@ -131,18 +131,9 @@ pub struct VmHandle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CloudError {
     #[error("insufficient capacity for {spec} in {region}/{zone}")]
-    Capacity {
-        spec: String,
-        region: String,
-        zone: String,
-    },
+    Capacity { spec: String, region: String, zone: String },
     #[error("vCPU quota exceeded in {region}: {requested} requested, {used} of {limit} in use")]
-    Quota {
-        region: String,
-        requested: u32,
-        used: u32,
-        limit: u32,
-    },
+    Quota { region: String, requested: u32, used: u32, limit: u32 },
     #[error("request rate exceeded (throttled) in {region}")]
     Throttled { region: String },
     #[error("transient cloud error: {0}")]
@@ -211,37 +202,17 @@ pub trait CloudDriver: Send + Sync + 'static {
     ) -> CloudResult<SecurityGroupHandle>;
     async fn delete_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<()>;
 
-    async fn create_key_pair(
-        &self,
-        conn: &Connection,
-        spec: KeyPairSpec,
-    ) -> CloudResult<KeyPairHandle>;
+    async fn create_key_pair(&self, conn: &Connection, spec: KeyPairSpec) -> CloudResult<KeyPairHandle>;
     async fn delete_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<()>;
 
     /// Adds a subnet to an existing vNet (`spec.name` is the idempotency token).
-    async fn create_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        spec: SubnetSpec,
-    ) -> CloudResult<SubnetHandle> {
+    async fn create_subnet(&self, conn: &Connection, vnet_csp_id: &str, spec: SubnetSpec) -> CloudResult<SubnetHandle> {
         let _ = (vnet_csp_id, spec);
-        Err(CloudError::InvalidRequest(format!(
-            "adding subnets is not supported on {}",
-            conn.name
-        )))
+        Err(CloudError::InvalidRequest(format!("adding subnets is not supported on {}", conn.name)))
     }
-    async fn delete_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        subnet_csp_id: &str,
-    ) -> CloudResult<()> {
+    async fn delete_subnet(&self, conn: &Connection, vnet_csp_id: &str, subnet_csp_id: &str) -> CloudResult<()> {
         let _ = (vnet_csp_id, subnet_csp_id);
-        Err(CloudError::InvalidRequest(format!(
-            "deleting subnets is not supported on {}",
-            conn.name
-        )))
+        Err(CloudError::InvalidRequest(format!("deleting subnets is not supported on {}", conn.name)))
     }
     /// Replaces the rules of a security group.
     async fn set_security_group_rules(
@@ -251,33 +222,17 @@ pub trait CloudDriver: Send + Sync + 'static {
         rules: Vec<FirewallRule>,
     ) -> CloudResult<SecurityGroupHandle> {
         let _ = (csp_id, rules);
-        Err(CloudError::InvalidRequest(format!(
-            "changing security group rules is not supported on {}",
-            conn.name
-        )))
+        Err(CloudError::InvalidRequest(format!("changing security group rules is not supported on {}", conn.name)))
     }
     /// Existing resources by CSP id, for registering resources Tumblebug did not create.
     async fn get_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<VNetHandle> {
-        Err(CloudError::NotFound {
-            kind: format!("vNet on {}", conn.name),
-            id: csp_id.to_string(),
-        })
+        Err(CloudError::NotFound { kind: format!("vNet on {}", conn.name), id: csp_id.to_string() })
     }
-    async fn get_security_group(
-        &self,
-        conn: &Connection,
-        csp_id: &str,
-    ) -> CloudResult<SecurityGroupHandle> {
-        Err(CloudError::NotFound {
-            kind: format!("security group on {}", conn.name),
-            id: csp_id.to_string(),
-        })
+    async fn get_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<SecurityGroupHandle> {
+        Err(CloudError::NotFound { kind: format!("security group on {}", conn.name), id: csp_id.to_string() })
     }
     async fn get_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<KeyPairHandle> {
-        Err(CloudError::NotFound {
-            kind: format!("key pair on {}", conn.name),
-            id: csp_id.to_string(),
-        })
+        Err(CloudError::NotFound { kind: format!("key pair on {}", conn.name), id: csp_id.to_string() })
     }
 
     async fn lookup_spec(&self, conn: &Connection, name: &str) -> CloudResult<CloudSpec>;
@@ -288,11 +243,7 @@ pub trait CloudDriver: Send + Sync + 'static {
     async fn create_vm(&self, conn: &Connection, spec: VmSpec) -> CloudResult<VmHandle>;
     /// The VM created with this idempotency token, if the cloud has one (terminated VMs that
     /// the cloud still lists are returned too).
-    async fn find_vm_by_token(
-        &self,
-        conn: &Connection,
-        token: &str,
-    ) -> CloudResult<Option<VmHandle>>;
+    async fn find_vm_by_token(&self, conn: &Connection, token: &str) -> CloudResult<Option<VmHandle>>;
     async fn get_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<VmHandle>;
     async fn list_vms(&self, conn: &Connection) -> CloudResult<Vec<VmHandle>>;
     async fn suspend_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<()>;

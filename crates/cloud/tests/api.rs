@@ -8,8 +8,7 @@ use std::time::Duration;
 use common::*;
 use tb_cloud::sim::SimConfig;
 use tb_cloud::{
-    CloudDriver, CloudError, Connection, FirewallRule, KeyPairSpec, SecurityGroupSpec, SubnetSpec,
-    VNetSpec,
+    CloudDriver, CloudError, Connection, FirewallRule, KeyPairSpec, SecurityGroupSpec, SubnetSpec, VNetSpec,
 };
 use tb_model::VmStatus;
 
@@ -38,27 +37,14 @@ async fn same_token_twice_is_one_vm() {
     assert_ne!(other.csp_id, a.csp_id);
     assert_ne!(other.private_ip, a.private_ip);
     assert_ne!(other.public_ip, a.public_ip);
-    let listed: Vec<String> = d
-        .list_vms(&c)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|v| v.token)
-        .collect();
+    let listed: Vec<String> = d.list_vms(&c).await.unwrap().into_iter().map(|v| v.token).collect();
     assert_eq!(listed, ["uid-1", "uid-2"]);
 }
 
 #[tokio::test]
 async fn concurrent_creates_with_one_token_make_one_vm() {
     let cloud = std::sync::Arc::new(
-        tb_cloud::sim::SimCloud::new(
-            catalog(),
-            SimConfig {
-                time_factor: 0.001,
-                ..SimConfig::default()
-            },
-        )
-        .unwrap(),
+        tb_cloud::sim::SimCloud::new(catalog(), SimConfig { time_factor: 0.001, ..SimConfig::default() }).unwrap(),
     );
     let d = driver(&cloud);
     let c = conn("gcp");
@@ -93,11 +79,7 @@ async fn network_objects_are_idempotent_by_token() {
     assert_eq!(vnet.subnets.len(), 3, "one subnet per Azure zone");
     assert_eq!(vnet.subnets[1].zone, "2");
     let key = d.get_key_pair(&c, &first.key).await.unwrap();
-    assert!(
-        key.fingerprint.starts_with("SHA256:"),
-        "{}",
-        key.fingerprint
-    );
+    assert!(key.fingerprint.starts_with("SHA256:"), "{}", key.fingerprint);
     let sg = d.get_security_group(&c, &first.sg).await.unwrap();
     assert_eq!(sg.rules.len(), 1);
 }
@@ -150,10 +132,7 @@ async fn invalid_transitions_are_refused() {
     d.terminate_vm(&c, &id).await.unwrap();
     invalid_mentioning(d.resume_vm(&c, &id).await, "TERMINATING");
     clock.advance(Duration::from_secs(60));
-    assert!(matches!(
-        d.terminate_vm(&c, &id).await,
-        Err(CloudError::NotFound { .. })
-    ));
+    assert!(matches!(d.terminate_vm(&c, &id).await, Err(CloudError::NotFound { .. })));
     assert!(matches!(
         d.suspend_vm(&c, "ins-nothere").await,
         Err(CloudError::NotFound { kind, id }) if kind == "VM" && id == "ins-nothere"
@@ -164,15 +143,8 @@ async fn invalid_transitions_are_refused() {
 async fn unknown_connection() {
     let (cloud, _clock) = manual_sim(SimConfig::default()).await;
     let d = driver(&cloud);
-    let c = Connection {
-        name: "aws-mars-1".into(),
-        provider: "aws".into(),
-        region: "mars-1".into(),
-    };
-    assert_eq!(
-        d.list_vms(&c).await,
-        Err(CloudError::UnknownConnection("aws-mars-1".into()))
-    );
+    let c = Connection { name: "aws-mars-1".into(), provider: "aws".into(), region: "mars-1".into() };
+    assert_eq!(d.list_vms(&c).await, Err(CloudError::UnknownConnection("aws-mars-1".into())));
     assert_eq!(cloud.connections().len(), REGIONS.len());
     assert!(cloud.connections().contains(&conn("gcp")));
 }
@@ -208,10 +180,7 @@ async fn requests_are_validated_against_the_catalog() {
     let mut spec = vm_spec(&net, "a");
     spec.root_disk_size_gb = Some(4);
     invalid_mentioning(d.create_vm(&c, spec).await, "smaller");
-    assert!(
-        d.list_vms(&c).await.unwrap().is_empty(),
-        "nothing was created"
-    );
+    assert!(d.list_vms(&c).await.unwrap().is_empty(), "nothing was created");
 
     // A valid zone picks the subnet there; disk settings are kept.
     let mut spec = vm_spec(&net, "b");
@@ -222,15 +191,9 @@ async fn requests_are_validated_against_the_catalog() {
     let vm = d.create_vm(&c, spec).await.unwrap();
     assert_eq!(vm.zone, "us-east-1b");
     assert!(vm.private_ip.starts_with("10.0.2."), "{}", vm.private_ip);
-    assert_eq!(
-        (vm.root_disk_type.as_str(), vm.root_disk_size_gb),
-        ("io2", 50)
-    );
+    assert_eq!((vm.root_disk_type.as_str(), vm.root_disk_size_gb), ("io2", 50));
     let vm = d.create_vm(&c, vm_spec(&net, "c")).await.unwrap();
-    assert_eq!(
-        (vm.root_disk_type.as_str(), vm.root_disk_size_gb),
-        ("gp3", 8)
-    );
+    assert_eq!((vm.root_disk_type.as_str(), vm.root_disk_size_gb), ("gp3", 8));
     assert_eq!(vm.zone, "us-east-1a");
 }
 
@@ -262,54 +225,24 @@ async fn network_requests_are_validated() {
         cidr: cidr.into(),
         subnets: subnets
             .into_iter()
-            .map(|(n, cidr, z)| SubnetSpec {
-                name: n.into(),
-                cidr: cidr.into(),
-                zone: z.into(),
-            })
+            .map(|(n, cidr, z)| SubnetSpec { name: n.into(), cidr: cidr.into(), zone: z.into() })
             .collect(),
     };
+    invalid_mentioning(d.create_vnet(&c, vnet("a", "10.0.0/16", vec![])).await, "CIDR");
+    invalid_mentioning(d.create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.1.0.0/24", "")])).await, "not inside");
     invalid_mentioning(
-        d.create_vnet(&c, vnet("a", "10.0.0/16", vec![])).await,
-        "CIDR",
-    );
-    invalid_mentioning(
-        d.create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.1.0.0/24", "")]))
-            .await,
-        "not inside",
-    );
-    invalid_mentioning(
-        d.create_vnet(
-            &c,
-            vnet(
-                "a",
-                "10.0.0.0/16",
-                vec![("s", "10.0.0.0/24", ""), ("t", "10.0.0.128/25", "")],
-            ),
-        )
-        .await,
+        d.create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.0.0.0/24", ""), ("t", "10.0.0.128/25", "")])).await,
         "overlaps",
     );
     invalid_mentioning(
-        d.create_vnet(
-            &c,
-            vnet("a", "10.0.0.0/16", vec![("s", "10.0.0.0/24", "eu-west-1a")]),
-        )
-        .await,
+        d.create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.0.0.0/24", "eu-west-1a")])).await,
         "eu-west-1a",
     );
-    let v = d
-        .create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.0.0.0/24", "")]))
-        .await
-        .unwrap();
+    let v = d.create_vnet(&c, vnet("a", "10.0.0.0/16", vec![("s", "10.0.0.0/24", "")])).await.unwrap();
     assert_eq!(v.subnets[0].zone, "us-east-1a", "default zone");
     assert!(v.csp_id.starts_with("vpc-") && v.subnets[0].csp_id.starts_with("subnet-"));
 
-    let sub = SubnetSpec {
-        name: "extra".into(),
-        cidr: "10.0.9.0/24".into(),
-        zone: "us-east-1b".into(),
-    };
+    let sub = SubnetSpec { name: "extra".into(), cidr: "10.0.9.0/24".into(), zone: "us-east-1b".into() };
     let added = d.create_subnet(&c, &v.csp_id, sub.clone()).await.unwrap();
     assert_eq!(d.create_subnet(&c, &v.csp_id, sub).await.unwrap(), added);
     assert_eq!(d.get_vnet(&c, &v.csp_id).await.unwrap().subnets.len(), 2);
@@ -323,47 +256,19 @@ async fn network_requests_are_validated() {
         to_port: "65535".into(),
         cidr: "0.0.0.0/0".into(),
     };
-    let sg = |rules| SecurityGroupSpec {
-        token: "sg".into(),
-        vnet_csp_id: v.csp_id.clone(),
-        rules,
-    };
-    invalid_mentioning(
-        d.create_security_group(&c, sg(vec![rule("tcp", "sideways")]))
-            .await,
-        "direction",
-    );
-    invalid_mentioning(
-        d.create_security_group(&c, sg(vec![rule("sctp2", "inbound")]))
-            .await,
-        "protocol",
-    );
-    let created = d
-        .create_security_group(&c, sg(vec![rule("TCP", "inbound")]))
-        .await
-        .unwrap();
+    let sg = |rules| SecurityGroupSpec { token: "sg".into(), vnet_csp_id: v.csp_id.clone(), rules };
+    invalid_mentioning(d.create_security_group(&c, sg(vec![rule("tcp", "sideways")])).await, "direction");
+    invalid_mentioning(d.create_security_group(&c, sg(vec![rule("sctp2", "inbound")])).await, "protocol");
+    let created = d.create_security_group(&c, sg(vec![rule("TCP", "inbound")])).await.unwrap();
     let updated = d
-        .set_security_group_rules(
-            &c,
-            &created.csp_id,
-            vec![rule("udp", "outbound"), rule("all", "inbound")],
-        )
+        .set_security_group_rules(&c, &created.csp_id, vec![rule("udp", "outbound"), rule("all", "inbound")])
         .await
         .unwrap();
     assert_eq!(updated.rules.len(), 2);
-    assert_eq!(
-        d.get_security_group(&c, &created.csp_id).await.unwrap(),
-        updated
-    );
+    assert_eq!(d.get_security_group(&c, &created.csp_id).await.unwrap(), updated);
 
-    let key = |k: &str| KeyPairSpec {
-        token: "k".into(),
-        public_key: k.into(),
-    };
-    invalid_mentioning(
-        d.create_key_pair(&c, key("ssh-rsa garbage")).await,
-        "OpenSSH",
-    );
+    let key = |k: &str| KeyPairSpec { token: "k".into(), public_key: k.into() };
+    invalid_mentioning(d.create_key_pair(&c, key("ssh-rsa garbage")).await, "OpenSSH");
     d.create_key_pair(&c, key(PUBLIC_KEY)).await.unwrap();
 }
 
@@ -376,33 +281,18 @@ async fn objects_in_use_cannot_be_deleted() {
     let vm = d.create_vm(&c, vm_spec(&net, "vm")).await.unwrap();
 
     invalid_mentioning(d.delete_vnet(&c, &net.vnet).await, "DependencyViolation");
-    invalid_mentioning(
-        d.delete_security_group(&c, &net.sg).await,
-        "DependencyViolation",
-    );
-    invalid_mentioning(
-        d.delete_subnet(&c, &net.vnet, &net.subnets[0].0).await,
-        "DependencyViolation",
-    );
+    invalid_mentioning(d.delete_security_group(&c, &net.sg).await, "DependencyViolation");
+    invalid_mentioning(d.delete_subnet(&c, &net.vnet, &net.subnets[0].0).await, "DependencyViolation");
     // Key pairs may go while VMs use them.
     d.delete_key_pair(&c, &net.key).await.unwrap();
-    assert!(matches!(
-        d.delete_key_pair(&c, &net.key).await,
-        Err(CloudError::NotFound { .. })
-    ));
+    assert!(matches!(d.delete_key_pair(&c, &net.key).await, Err(CloudError::NotFound { .. })));
 
     d.terminate_vm(&c, &vm.csp_id).await.unwrap();
     invalid_mentioning(d.delete_security_group(&c, &net.sg).await, "in use");
     clock.advance(Duration::from_secs(60));
     // Terminated (though still listed) VMs hold nothing.
-    assert_eq!(
-        d.get_vm(&c, &vm.csp_id).await.unwrap().status,
-        VmStatus::Terminated
-    );
+    assert_eq!(d.get_vm(&c, &vm.csp_id).await.unwrap().status, VmStatus::Terminated);
     d.delete_security_group(&c, &net.sg).await.unwrap();
     d.delete_vnet(&c, &net.vnet).await.unwrap();
-    assert!(matches!(
-        d.delete_vnet(&c, &net.vnet).await,
-        Err(CloudError::NotFound { .. })
-    ));
+    assert!(matches!(d.delete_vnet(&c, &net.vnet).await, Err(CloudError::NotFound { .. })));
 }

@@ -8,20 +8,13 @@ use tb_cloud::sim::{SimCloud, SimConfig, SimDriver};
 use tb_cloud::{CloudDriver, KeyPairSpec, SecurityGroupSpec, SubnetSpec, VNetSpec, VmSpec};
 use tb_model::VmStatus;
 
-const PUBLIC_KEY: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBX35y6LiHzZAAE35YRmsnyVFGMcJFUJmmCib4EilBkS test@sim";
+const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBX35y6LiHzZAAE35YRmsnyVFGMcJFUJmmCib4EilBkS test@sim";
 
 #[tokio::test]
 async fn a_vm_boots_in_every_builtin_provider() {
     let catalog = Arc::new(Catalog::builtin());
-    assert!(
-        !catalog.regions().is_empty(),
-        "the built-in catalog has regions"
-    );
-    let config = SimConfig {
-        time_factor: 0.0,
-        ..SimConfig::default()
-    };
+    assert!(!catalog.regions().is_empty(), "the built-in catalog has regions");
+    let config = SimConfig { time_factor: 0.0, ..SimConfig::default() };
     let cloud = Arc::new(SimCloud::new(catalog.clone(), config).unwrap());
     let connections = cloud.connections();
     assert_eq!(connections.len(), catalog.regions().len());
@@ -37,23 +30,15 @@ async fn a_vm_boots_in_every_builtin_provider() {
         }) else {
             continue;
         };
-        let spec = catalog.specs_in(&conn.provider, &conn.region)[0]
-            .name
-            .clone();
-        let image = catalog.images_in(&conn.provider, &conn.region)[0]
-            .name
-            .clone();
+        let spec = catalog.specs_in(&conn.provider, &conn.region)[0].name.clone();
+        let image = catalog.images_in(&conn.provider, &conn.region)[0].name.clone();
         let vnet = d
             .create_vnet(
                 conn,
                 VNetSpec {
                     token: "vnet".into(),
                     cidr: "10.0.0.0/16".into(),
-                    subnets: vec![SubnetSpec {
-                        name: "sn".into(),
-                        cidr: "10.0.1.0/24".into(),
-                        zone: String::new(),
-                    }],
+                    subnets: vec![SubnetSpec { name: "sn".into(), cidr: "10.0.1.0/24".into(), zone: String::new() }],
                 },
             )
             .await
@@ -61,24 +46,12 @@ async fn a_vm_boots_in_every_builtin_provider() {
         let sg = d
             .create_security_group(
                 conn,
-                SecurityGroupSpec {
-                    token: "sg".into(),
-                    vnet_csp_id: vnet.csp_id.clone(),
-                    rules: vec![],
-                },
+                SecurityGroupSpec { token: "sg".into(), vnet_csp_id: vnet.csp_id.clone(), rules: vec![] },
             )
             .await
             .unwrap();
-        let key = d
-            .create_key_pair(
-                conn,
-                KeyPairSpec {
-                    token: "key".into(),
-                    public_key: PUBLIC_KEY.into(),
-                },
-            )
-            .await
-            .unwrap();
+        let key =
+            d.create_key_pair(conn, KeyPairSpec { token: "key".into(), public_key: PUBLIC_KEY.into() }).await.unwrap();
         let vm = d
             .create_vm(
                 conn,
@@ -98,13 +71,7 @@ async fn a_vm_boots_in_every_builtin_provider() {
             )
             .await
             .unwrap_or_else(|e| panic!("{} {spec} {image}: {e}", conn.name));
-        assert_eq!(
-            vm.status,
-            VmStatus::Running,
-            "{}: {}",
-            conn.name,
-            vm.native_status
-        );
+        assert_eq!(vm.status, VmStatus::Running, "{}: {}", conn.name, vm.native_status);
         assert_eq!(vm.zone, vnet.subnets[0].zone);
         booted += 1;
     }

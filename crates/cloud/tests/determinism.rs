@@ -13,14 +13,8 @@ async fn scenario(seed: u64) -> Vec<String> {
     let config = SimConfig {
         seed,
         faults: FaultConfig {
-            transient: vec![TransientErrors {
-                scope: Scope::all(),
-                probability: 0.2,
-            }],
-            lost_response: LostResponse {
-                probability: 0.2,
-                ..LostResponse::default()
-            },
+            transient: vec![TransientErrors { scope: Scope::all(), probability: 0.2 }],
+            lost_response: LostResponse { probability: 0.2, ..LostResponse::default() },
             ..FaultConfig::default()
         },
         ..SimConfig::default()

@@ -8,33 +8,22 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use tb_cloud::sim::{
-    CapacityFault, FailAfterBoot, FaultConfig, LostError, LostResponse, ManualClock, Scope,
-    SimAdmin, SimCloud, SimConfig, SlowCreate, Throttle, TransientErrors, VcpuQuota,
+    CapacityFault, FailAfterBoot, FaultConfig, LostError, LostResponse, ManualClock, Scope, SimAdmin, SimCloud,
+    SimConfig, SlowCreate, Throttle, TransientErrors, VcpuQuota,
 };
 use tb_cloud::{CloudDriver, CloudError, Connection};
 use tb_model::VmStatus::{self, *};
 
 fn with_faults(faults: FaultConfig) -> SimConfig {
-    SimConfig {
-        faults,
-        ..SimConfig::default()
-    }
+    SimConfig { faults, ..SimConfig::default() }
 }
 
 #[tokio::test]
 async fn capacity_selector_matches_zone_and_spec() {
     let faults = FaultConfig {
         capacity: vec![
-            CapacityFault {
-                scope: Scope::of("aws"),
-                zone: Some("us-east-1a".into()),
-                spec: Some("large".into()),
-            },
-            CapacityFault {
-                scope: Scope::of("gcp-us-east1"),
-                zone: Some("us-east1-c".into()),
-                spec: None,
-            },
+            CapacityFault { scope: Scope::of("aws"), zone: Some("us-east-1a".into()), spec: Some("large".into()) },
+            CapacityFault { scope: Scope::of("gcp-us-east1"), zone: Some("us-east1-c".into()), spec: None },
         ],
         ..FaultConfig::default()
     };
@@ -48,11 +37,7 @@ async fn capacity_selector_matches_zone_and_spec() {
     let err = d.create_vm(&aws, spec.clone()).await.unwrap_err();
     assert_eq!(
         err,
-        CloudError::Capacity {
-            spec: "large".into(),
-            region: "us-east-1".into(),
-            zone: "us-east-1a".into()
-        }
+        CloudError::Capacity { spec: "large".into(), region: "us-east-1".into(), zone: "us-east-1a".into() }
     );
     assert!(err.is_capacity() && !err.retryable());
     // Same spec in the other zone, or another spec in that zone: room enough.
@@ -73,13 +58,8 @@ async fn capacity_selector_matches_zone_and_spec() {
 
 #[tokio::test]
 async fn vcpu_quota_boundary_is_exactly_the_limit() {
-    let faults = FaultConfig {
-        vcpu_quota: vec![VcpuQuota {
-            scope: Scope::of("gcp"),
-            limit: 10,
-        }],
-        ..FaultConfig::default()
-    };
+    let faults =
+        FaultConfig { vcpu_quota: vec![VcpuQuota { scope: Scope::of("gcp"), limit: 10 }], ..FaultConfig::default() };
     let (cloud, clock) = manual_sim(with_faults(faults)).await;
     let d = driver(&cloud);
     let c = conn("gcp");
@@ -90,28 +70,15 @@ async fn vcpu_quota_boundary_is_exactly_the_limit() {
     let small = d.create_vm(&c, vm_spec(&net, "s1")).await.unwrap();
     assert_eq!(
         d.create_vm(&c, vm_spec(&net, "s2")).await,
-        Err(CloudError::Quota {
-            region: "us-east1".into(),
-            requested: 2,
-            used: 10,
-            limit: 10
-        })
+        Err(CloudError::Quota { region: "us-east1".into(), requested: 2, used: 10, limit: 10 })
     );
     // Stopped VMs still count; a terminated one gives its vCPUs back.
     clock.advance(Duration::from_secs(120));
     d.suspend_vm(&c, &small.csp_id).await.unwrap();
     clock.advance(Duration::from_secs(120));
-    assert!(
-        d.create_vm(&c, vm_spec(&net, "s2"))
-            .await
-            .unwrap_err()
-            .is_capacity()
-    );
+    assert!(d.create_vm(&c, vm_spec(&net, "s2")).await.unwrap_err().is_capacity());
     d.terminate_vm(&c, &small.csp_id).await.unwrap();
-    assert!(
-        d.create_vm(&c, vm_spec(&net, "s2")).await.is_err(),
-        "still terminating"
-    );
+    assert!(d.create_vm(&c, vm_spec(&net, "s2")).await.is_err(), "still terminating");
     clock.advance(Duration::from_secs(120));
     d.create_vm(&c, vm_spec(&net, "s2")).await.unwrap();
     // The quota is per region and only where its scope says.
@@ -127,11 +94,7 @@ async fn vcpu_quota_boundary_is_exactly_the_limit() {
 #[tokio::test]
 async fn throttling_over_a_burst() {
     let faults = FaultConfig {
-        throttle: vec![Throttle {
-            scope: Scope::of("azure"),
-            requests_per_sec: 2.0,
-            burst: 5,
-        }],
+        throttle: vec![Throttle { scope: Scope::of("azure"), requests_per_sec: 2.0, burst: 5 }],
         ..FaultConfig::default()
     };
     let (cloud, clock) = manual_sim(with_faults(faults)).await;
@@ -141,12 +104,7 @@ async fn throttling_over_a_burst() {
         d.list_vms(&c).await.unwrap();
     }
     let err = d.list_vms(&c).await.unwrap_err();
-    assert_eq!(
-        err,
-        CloudError::Throttled {
-            region: "koreacentral".into()
-        }
-    );
+    assert_eq!(err, CloudError::Throttled { region: "koreacentral".into() });
     assert!(err.retryable());
     // Other providers have their own limits (none here).
     for _ in 0..20 {
@@ -159,28 +117,19 @@ async fn throttling_over_a_burst() {
         matches!(d.get_vm(&c, "x").await, Err(CloudError::NotFound { .. })),
         "one token refilled after 0.5 s at 2/s"
     );
-    assert!(matches!(
-        d.get_vm(&c, "x").await,
-        Err(CloudError::Throttled { .. })
-    ));
+    assert!(matches!(d.get_vm(&c, "x").await, Err(CloudError::Throttled { .. })));
     clock.advance(Duration::from_secs(60));
     for _ in 0..5 {
         d.list_vms(&c).await.unwrap();
     }
-    assert!(
-        d.list_vms(&c).await.is_err(),
-        "refill is capped at the burst"
-    );
+    assert!(d.list_vms(&c).await.is_err(), "refill is capped at the burst");
 }
 
 async fn transient_pattern(seed: u64) -> Vec<bool> {
     let config = SimConfig {
         seed,
         faults: FaultConfig {
-            transient: vec![TransientErrors {
-                scope: Scope::of("alibaba"),
-                probability: 0.3,
-            }],
+            transient: vec![TransientErrors { scope: Scope::of("alibaba"), probability: 0.3 }],
             ..FaultConfig::default()
         },
         ..SimConfig::default()
@@ -206,10 +155,7 @@ async fn transient_pattern(seed: u64) -> Vec<bool> {
 async fn transient_error_rate_with_a_fixed_seed() {
     let a = transient_pattern(7).await;
     let errors = a.iter().filter(|e| **e).count();
-    assert!(
-        (50..=130).contains(&errors),
-        "{errors} errors in 300 calls at p=0.3"
-    );
+    assert!((50..=130).contains(&errors), "{errors} errors in 300 calls at p=0.3");
     assert_eq!(transient_pattern(7).await, a, "same seed, same errors");
     assert_ne!(transient_pattern(8).await, a, "another seed, other errors");
 }
@@ -219,10 +165,7 @@ async fn slow_create_takes_longer_on_its_connection() {
     let config = SimConfig {
         time_factor: 0.001,
         faults: FaultConfig {
-            slow_create: vec![SlowCreate {
-                scope: Scope::of("aws-us-east-1"),
-                extra_secs: 300.0,
-            }],
+            slow_create: vec![SlowCreate { scope: Scope::of("aws-us-east-1"), extra_secs: 300.0 }],
             ..FaultConfig::default()
         },
         ..SimConfig::default()
@@ -244,13 +187,8 @@ async fn slow_create_takes_longer_on_its_connection() {
 
 #[tokio::test]
 async fn lost_response_leaves_a_vm_findable_by_token() {
-    let faults = FaultConfig {
-        lost_response: LostResponse {
-            next_n: 1,
-            ..LostResponse::default()
-        },
-        ..FaultConfig::default()
-    };
+    let faults =
+        FaultConfig { lost_response: LostResponse { next_n: 1, ..LostResponse::default() }, ..FaultConfig::default() };
     let (cloud, _clock) = manual_sim(with_faults(faults)).await;
     let d = driver(&cloud);
     let c = conn("aws");
@@ -261,15 +199,7 @@ async fn lost_response_leaves_a_vm_findable_by_token() {
     assert!(err.retryable());
     let found = d.find_vm_by_token(&c, "uid-1").await.unwrap().unwrap();
     assert_eq!(found.status, Creating);
-    assert_eq!(
-        SimAdmin::config(&d)
-            .await
-            .unwrap()
-            .faults
-            .lost_response
-            .next_n,
-        0
-    );
+    assert_eq!(SimAdmin::config(&d).await.unwrap().faults.lost_response.next_n, 0);
     // The retry adopts the VM instead of creating a second one.
     let retried = d.create_vm(&c, vm_spec(&net, "uid-1")).await.unwrap();
     assert_eq!(retried.csp_id, found.csp_id);
@@ -320,30 +250,10 @@ async fn vms_fail_after_boot_into_each_csp_failure_state() {
     let cases: &[(&str, &[(&str, VmStatus)])] = &[
         (
             "aws",
-            &[
-                ("pending", Creating),
-                ("running", Running),
-                ("shutting-down", Terminating),
-                ("terminated", Terminated),
-            ],
+            &[("pending", Creating), ("running", Running), ("shutting-down", Terminating), ("terminated", Terminated)],
         ),
-        (
-            "gcp",
-            &[
-                ("PROVISIONING", Creating),
-                ("STAGING", Creating),
-                ("RUNNING", Running),
-                ("REPAIRING", Undefined),
-            ],
-        ),
-        (
-            "azure",
-            &[
-                ("creating/starting", Creating),
-                ("succeeded/running", Running),
-                ("failed/running", Failed),
-            ],
-        ),
+        ("gcp", &[("PROVISIONING", Creating), ("STAGING", Creating), ("RUNNING", Running), ("REPAIRING", Undefined)]),
+        ("azure", &[("creating/starting", Creating), ("succeeded/running", Running), ("failed/running", Failed)]),
         (
             "alibaba",
             &[
@@ -354,23 +264,8 @@ async fn vms_fail_after_boot_into_each_csp_failure_state() {
                 ("Stopped", Suspended),
             ],
         ),
-        (
-            "tencent",
-            &[
-                ("PENDING", Creating),
-                ("RUNNING", Running),
-                ("LAUNCH_FAILED", Failed),
-            ],
-        ),
-        (
-            "ibm",
-            &[
-                ("pending", Creating),
-                ("starting", Creating),
-                ("running", Running),
-                ("failed", Failed),
-            ],
-        ),
+        ("tencent", &[("PENDING", Creating), ("RUNNING", Running), ("LAUNCH_FAILED", Failed)]),
+        ("ibm", &[("pending", Creating), ("starting", Creating), ("running", Running), ("failed", Failed)]),
         (
             "ncp",
             &[
@@ -383,18 +278,11 @@ async fn vms_fail_after_boot_into_each_csp_failure_state() {
                 ("stopped", Suspended),
             ],
         ),
-        (
-            "openstack",
-            &[("BUILD", Creating), ("ACTIVE", Running), ("ERROR", Failed)],
-        ),
+        ("openstack", &[("BUILD", Creating), ("ACTIVE", Running), ("ERROR", Failed)]),
     ];
     for (p, expected) in cases {
         let faults = FaultConfig {
-            fail_after_boot: FailAfterBoot {
-                next_n: 1,
-                after_secs: 30.0,
-                ..FailAfterBoot::default()
-            },
+            fail_after_boot: FailAfterBoot { next_n: 1, after_secs: 30.0, ..FailAfterBoot::default() },
             ..FaultConfig::default()
         };
         let (cloud, clock) = manual_sim(with_faults(faults)).await;
@@ -404,19 +292,12 @@ async fn vms_fail_after_boot_into_each_csp_failure_state() {
         let doomed = d.create_vm(&c, vm_spec(&net, "doomed")).await.unwrap();
         let healthy = d.create_vm(&c, vm_spec(&net, "healthy")).await.unwrap();
         let seen = words(&d, &c, &doomed.csp_id, &clock, 400).await;
-        let expected: Vec<(String, VmStatus)> =
-            expected.iter().map(|(w, s)| (w.to_string(), *s)).collect();
+        let expected: Vec<(String, VmStatus)> = expected.iter().map(|(w, s)| (w.to_string(), *s)).collect();
         assert_eq!(seen, expected, "{p}");
         let last = d.get_vm(&c, &healthy.csp_id).await.unwrap();
         assert_eq!(last.status, Running, "{p}: only the next one fails");
         if seen.last().is_some_and(|(_, s)| *s == Failed) {
-            assert!(
-                matches!(
-                    d.reboot_vm(&c, &doomed.csp_id).await,
-                    Err(CloudError::InvalidRequest(_))
-                ),
-                "{p}"
-            );
+            assert!(matches!(d.reboot_vm(&c, &doomed.csp_id).await, Err(CloudError::InvalidRequest(_))), "{p}");
             d.terminate_vm(&c, &doomed.csp_id).await.unwrap();
         }
     }
@@ -425,12 +306,7 @@ async fn vms_fail_after_boot_into_each_csp_failure_state() {
 #[tokio::test]
 async fn fail_after_boot_by_probability_and_scope() {
     let faults = FaultConfig {
-        fail_after_boot: FailAfterBoot {
-            scope: Scope::of("tencent"),
-            probability: 1.0,
-            next_n: 0,
-            after_secs: 10.0,
-        },
+        fail_after_boot: FailAfterBoot { scope: Scope::of("tencent"), probability: 1.0, next_n: 0, after_secs: 10.0 },
         ..FaultConfig::default()
     };
     let (cloud, clock) = manual_sim(with_faults(faults)).await;
@@ -454,41 +330,19 @@ async fn knobs_change_at_run_time_and_are_validated() {
     let net = network(&d, &c, "t").await.unwrap();
     d.create_vm(&c, vm_spec(&net, "before")).await.unwrap();
 
-    let faults = FaultConfig {
-        capacity: vec![CapacityFault::default()],
-        ..FaultConfig::default()
-    };
-    SimAdmin::set_faults(cloud.as_ref(), faults.clone())
-        .await
-        .unwrap();
-    assert_eq!(
-        SimAdmin::config(cloud.as_ref()).await.unwrap().faults,
-        faults
-    );
-    assert!(
-        d.create_vm(&c, vm_spec(&net, "during"))
-            .await
-            .unwrap_err()
-            .is_capacity()
-    );
+    let faults = FaultConfig { capacity: vec![CapacityFault::default()], ..FaultConfig::default() };
+    SimAdmin::set_faults(cloud.as_ref(), faults.clone()).await.unwrap();
+    assert_eq!(SimAdmin::config(cloud.as_ref()).await.unwrap().faults, faults);
+    assert!(d.create_vm(&c, vm_spec(&net, "during")).await.unwrap_err().is_capacity());
     d.set_faults(FaultConfig::default()).await.unwrap();
     d.create_vm(&c, vm_spec(&net, "after")).await.unwrap();
 
     let bad = FaultConfig {
-        transient: vec![TransientErrors {
-            scope: Scope::all(),
-            probability: 2.0,
-        }],
+        transient: vec![TransientErrors { scope: Scope::all(), probability: 2.0 }],
         ..FaultConfig::default()
     };
-    assert!(matches!(
-        d.set_faults(bad).await,
-        Err(CloudError::InvalidRequest(_))
-    ));
-    assert!(matches!(
-        d.set_time_factor(-0.5).await,
-        Err(CloudError::InvalidRequest(_))
-    ));
+    assert!(matches!(d.set_faults(bad).await, Err(CloudError::InvalidRequest(_))));
+    assert!(matches!(d.set_time_factor(-0.5).await, Err(CloudError::InvalidRequest(_))));
     d.set_time_factor(0.25).await.unwrap();
     assert_eq!(d.config().await.unwrap().time_factor, 0.25);
 }
@@ -507,18 +361,6 @@ async fn faults_come_from_the_start_config() {
     let mut spec = vm_spec(&net, "m");
     spec.spec_name = "medium".into();
     assert!(d.create_vm(&c, spec).await.unwrap_err().is_capacity());
-    assert_eq!(
-        d.create_vm(&c, vm_spec(&net, "s")).await.unwrap().status,
-        Running
-    );
-    assert!(
-        SimCloud::new(
-            catalog(),
-            SimConfig {
-                time_factor: f64::INFINITY,
-                ..SimConfig::default()
-            }
-        )
-        .is_err()
-    );
+    assert_eq!(d.create_vm(&c, vm_spec(&net, "s")).await.unwrap().status, Running);
+    assert!(SimCloud::new(catalog(), SimConfig { time_factor: f64::INFINITY, ..SimConfig::default() }).is_err());
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::*;
 use tb_cloud::sim::{
-    CapacityFault, FaultConfig, Scope, SimAdmin, SimClock, SimCloud, SimConfig, SimHttpDriver,
-    SlowCreate, serve_with_shutdown,
+    CapacityFault, FaultConfig, Scope, SimAdmin, SimClock, SimCloud, SimConfig, SimHttpDriver, SlowCreate,
+    serve_with_shutdown,
 };
 use tb_cloud::{CloudDriver, CloudError, Connection, SubnetSpec};
 use tb_model::VmStatus;
@@ -41,10 +41,7 @@ impl Server {
 }
 
 fn fast() -> SimConfig {
-    SimConfig {
-        time_factor: 0.001,
-        ..SimConfig::default()
-    }
+    SimConfig { time_factor: 0.001, ..SimConfig::default() }
 }
 
 #[tokio::test]
@@ -55,38 +52,18 @@ async fn the_driver_works_over_http() {
     let c = conn("gcp");
 
     let net = network(&d, &c, "t").await.unwrap();
-    let extra = SubnetSpec {
-        name: "extra".into(),
-        cidr: "10.0.200.0/24".into(),
-        zone: "us-east1-c".into(),
-    };
+    let extra = SubnetSpec { name: "extra".into(), cidr: "10.0.200.0/24".into(), zone: "us-east1-c".into() };
     let extra = d.create_subnet(&c, &net.vnet, extra).await.unwrap();
     assert_eq!(d.get_vnet(&c, &net.vnet).await.unwrap().subnets.len(), 3);
     d.delete_subnet(&c, &net.vnet, &extra.csp_id).await.unwrap();
     assert_eq!(d.get_vnet(&c, &net.vnet).await.unwrap().subnets.len(), 2);
-    let sg = d
-        .set_security_group_rules(&c, &net.sg, vec![])
-        .await
-        .unwrap();
+    let sg = d.set_security_group_rules(&c, &net.sg, vec![]).await.unwrap();
     assert!(sg.rules.is_empty());
     let vm = d.create_vm(&c, vm_spec(&net, "uid-1")).await.unwrap();
-    assert_eq!(
-        d.create_vm(&c, vm_spec(&net, "uid-1"))
-            .await
-            .unwrap()
-            .csp_id,
-        vm.csp_id
-    );
+    assert_eq!(d.create_vm(&c, vm_spec(&net, "uid-1")).await.unwrap().csp_id, vm.csp_id);
     let vm = wait_for_word(&d, &c, &vm.csp_id, "RUNNING", Duration::from_secs(10)).await;
     assert_eq!(vm.status, VmStatus::Running);
-    assert_eq!(
-        d.find_vm_by_token(&c, "uid-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .csp_id,
-        vm.csp_id
-    );
+    assert_eq!(d.find_vm_by_token(&c, "uid-1").await.unwrap().unwrap().csp_id, vm.csp_id);
     assert_eq!(d.list_vms(&c).await.unwrap().len(), 1);
     d.suspend_vm(&c, &vm.csp_id).await.unwrap();
     wait_for_word(&d, &c, &vm.csp_id, "TERMINATED", Duration::from_secs(10)).await;
@@ -97,10 +74,7 @@ async fn the_driver_works_over_http() {
     assert_eq!(d.list_specs(&c).await.unwrap().len(), 3);
     assert_eq!(d.lookup_image(&c, "ubuntu").await.unwrap().name, "ubuntu");
     assert_eq!(d.list_images(&c).await.unwrap().len(), 1);
-    assert_eq!(
-        d.get_security_group(&c, &net.sg).await.unwrap().csp_id,
-        net.sg
-    );
+    assert_eq!(d.get_security_group(&c, &net.sg).await.unwrap().csp_id, net.sg);
     assert_eq!(d.get_key_pair(&c, &net.key).await.unwrap().csp_id, net.key);
     d.terminate_vm(&c, &vm.csp_id).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), async {
@@ -129,33 +103,17 @@ async fn errors_keep_their_kind_over_http() {
 
     let mut spec = vm_spec(&net, "x");
     spec.spec_name = "nope".into();
-    assert!(
-        matches!(d.create_vm(&c, spec).await, Err(CloudError::InvalidRequest(m)) if m.contains("nope"))
-    );
+    assert!(matches!(d.create_vm(&c, spec).await, Err(CloudError::InvalidRequest(m)) if m.contains("nope")));
     assert_eq!(
         d.get_vm(&c, "i-0missing").await,
-        Err(CloudError::NotFound {
-            kind: "VM".into(),
-            id: "i-0missing".into()
-        })
+        Err(CloudError::NotFound { kind: "VM".into(), id: "i-0missing".into() })
     );
-    let mars = Connection {
-        name: "aws-mars".into(),
-        provider: "aws".into(),
-        region: "mars".into(),
-    };
-    assert_eq!(
-        d.list_vms(&mars).await,
-        Err(CloudError::UnknownConnection("aws-mars".into()))
-    );
+    let mars = Connection { name: "aws-mars".into(), provider: "aws".into(), region: "mars".into() };
+    assert_eq!(d.list_vms(&mars).await, Err(CloudError::UnknownConnection("aws-mars".into())));
 
     // The admin knobs over HTTP.
     let faults = FaultConfig {
-        capacity: vec![CapacityFault {
-            scope: Scope::of("aws"),
-            zone: None,
-            spec: Some("small".into()),
-        }],
+        capacity: vec![CapacityFault { scope: Scope::of("aws"), zone: None, spec: Some("small".into()) }],
         ..FaultConfig::default()
     };
     d.set_faults(faults.clone()).await.unwrap();
@@ -163,16 +121,9 @@ async fn errors_keep_their_kind_over_http() {
     assert_eq!((config.faults, config.time_factor), (faults, 0.001));
     assert_eq!(
         d.create_vm(&c, vm_spec(&net, "y")).await,
-        Err(CloudError::Capacity {
-            spec: "small".into(),
-            region: "us-east-1".into(),
-            zone: "us-east-1a".into()
-        })
+        Err(CloudError::Capacity { spec: "small".into(), region: "us-east-1".into(), zone: "us-east-1a".into() })
     );
-    assert!(matches!(
-        d.set_time_factor(f64::NAN).await,
-        Err(CloudError::InvalidRequest(_))
-    ));
+    assert!(matches!(d.set_time_factor(f64::NAN).await, Err(CloudError::InvalidRequest(_))));
     d.set_time_factor(0.0).await.unwrap();
     assert_eq!(d.config().await.unwrap().time_factor, 0.0);
 
@@ -185,25 +136,13 @@ async fn errors_keep_their_kind_over_http() {
         .unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-    assert!(
-        body["error"]["InvalidRequest"]
-            .as_str()
-            .unwrap()
-            .contains("format_disk"),
-        "{body}"
-    );
+    assert!(body["error"]["InvalidRequest"].as_str().unwrap().contains("format_disk"), "{body}");
     server.stop().await;
 }
 
 async fn persistent(path: &std::path::Path) -> Arc<SimCloud> {
     let store: Arc<dyn Store> = Arc::new(RedbStore::open(path).unwrap());
-    let cloud = SimCloud::builder(catalog())
-        .config(fast())
-        .clock(SimClock::System)
-        .store(store)
-        .build()
-        .await
-        .unwrap();
+    let cloud = SimCloud::builder(catalog()).config(fast()).clock(SimClock::System).store(store).build().await.unwrap();
     Arc::new(cloud)
 }
 
@@ -219,11 +158,7 @@ async fn a_restarted_sim_server_keeps_its_vms() {
     let net = network(&d, &c, "t").await.unwrap();
     let mut created = Vec::new();
     for i in 0..5 {
-        created.push(
-            d.create_vm(&c, vm_spec(&net, &format!("vm-{i}")))
-                .await
-                .unwrap(),
-        );
+        created.push(d.create_vm(&c, vm_spec(&net, &format!("vm-{i}"))).await.unwrap());
     }
     server.stop().await;
     cloud.close().await;
@@ -237,34 +172,14 @@ async fn a_restarted_sim_server_keeps_its_vms() {
     assert_eq!(listed.len(), 5);
     for (before, after) in created.iter().zip(&listed) {
         assert_eq!(
-            (
-                &before.csp_id,
-                &before.token,
-                &before.private_ip,
-                &before.public_ip
-            ),
-            (
-                &after.csp_id,
-                &after.token,
-                &after.private_ip,
-                &after.public_ip
-            )
+            (&before.csp_id, &before.token, &before.private_ip, &before.public_ip),
+            (&after.csp_id, &after.token, &after.private_ip, &after.public_ip)
         );
     }
     // They kept booting meanwhile (30-60 ms at this factor).
-    let vm = wait_for_word(
-        &d,
-        &c,
-        &created[0].csp_id,
-        "succeeded/running",
-        Duration::from_secs(10),
-    )
-    .await;
+    let vm = wait_for_word(&d, &c, &created[0].csp_id, "succeeded/running", Duration::from_secs(10)).await;
     assert_eq!(vm.status, VmStatus::Running);
-    assert_eq!(
-        d.create_vm(&c, vm_spec(&net, "vm-3")).await.unwrap().csp_id,
-        created[3].csp_id
-    );
+    assert_eq!(d.create_vm(&c, vm_spec(&net, "vm-3")).await.unwrap().csp_id, created[3].csp_id);
     server.stop().await;
     cloud.close().await;
 }
@@ -286,10 +201,7 @@ async fn a_slow_answer_times_out_and_the_vm_is_there() {
     let config = SimConfig {
         time_factor: 0.01,
         faults: FaultConfig {
-            slow_create: vec![SlowCreate {
-                scope: Scope::all(),
-                extra_secs: 100.0,
-            }],
+            slow_create: vec![SlowCreate { scope: Scope::all(), extra_secs: 100.0 }],
             ..FaultConfig::default()
         },
         ..SimConfig::default()

@@ -47,56 +47,28 @@ const CASES: &[Case] = &[
     },
     Case {
         provider: "gcp",
-        create: &[
-            ("PROVISIONING", Creating),
-            ("STAGING", Creating),
-            ("RUNNING", Running),
-        ],
+        create: &[("PROVISIONING", Creating), ("STAGING", Creating), ("RUNNING", Running)],
         suspend: &[("STOPPING", Suspending), ("TERMINATED", Suspended)],
-        resume: &[
-            ("PROVISIONING", Creating),
-            ("STAGING", Creating),
-            ("RUNNING", Running),
-        ],
+        resume: &[("PROVISIONING", Creating), ("STAGING", Creating), ("RUNNING", Running)],
         reboot: &[("RUNNING", Running)],
         terminate: &[("STOPPING", Suspending), GONE],
         listed_after_terminate: 0,
     },
     Case {
         provider: "azure",
-        create: &[
-            ("creating/starting", Creating),
-            ("succeeded/running", Running),
-        ],
-        suspend: &[
-            ("updating/stopping", Suspending),
-            ("succeeded/stopped", Suspended),
-        ],
-        resume: &[
-            ("updating/starting", Creating),
-            ("succeeded/running", Running),
-        ],
-        reboot: &[
-            ("updating/starting", Creating),
-            ("succeeded/running", Running),
-        ],
+        create: &[("creating/starting", Creating), ("succeeded/running", Running)],
+        suspend: &[("updating/stopping", Suspending), ("succeeded/stopped", Suspended)],
+        resume: &[("updating/starting", Creating), ("succeeded/running", Running)],
+        reboot: &[("updating/starting", Creating), ("succeeded/running", Running)],
         terminate: &[("deleting/running", Terminating), GONE],
         listed_after_terminate: 0,
     },
     Case {
         provider: "alibaba",
-        create: &[
-            ("Pending", Creating),
-            ("Starting", Creating),
-            ("Running", Running),
-        ],
+        create: &[("Pending", Creating), ("Starting", Creating), ("Running", Running)],
         suspend: &[("Stopping", Suspending), ("Stopped", Suspended)],
         resume: &[("Starting", Creating), ("Running", Running)],
-        reboot: &[
-            ("Stopping", Suspending),
-            ("Starting", Creating),
-            ("Running", Running),
-        ],
+        reboot: &[("Stopping", Suspending), ("Starting", Creating), ("Running", Running)],
         terminate: &[("Stopping", Suspending), GONE],
         listed_after_terminate: 0,
     },
@@ -111,11 +83,7 @@ const CASES: &[Case] = &[
     },
     Case {
         provider: "ibm",
-        create: &[
-            ("pending", Creating),
-            ("starting", Creating),
-            ("running", Running),
-        ],
+        create: &[("pending", Creating), ("starting", Creating), ("running", Running)],
         suspend: &[("stopping", Suspending), ("stopped", Suspended)],
         resume: &[("starting", Creating), ("running", Running)],
         reboot: &[("restarting", Rebooting), ("running", Running)],
@@ -138,14 +106,8 @@ const CASES: &[Case] = &[
         listed_after_terminate: 0,
     },
     OPENSTACK_LIKE,
-    Case {
-        provider: "nhn",
-        ..OPENSTACK_LIKE
-    },
-    Case {
-        provider: "kt",
-        ..OPENSTACK_LIKE
-    },
+    Case { provider: "nhn", ..OPENSTACK_LIKE },
+    Case { provider: "kt", ..OPENSTACK_LIKE },
     Case {
         provider: "cloudit",
         create: &[("Creating", Creating), ("Running", Running)],
@@ -208,46 +170,22 @@ async fn every_csp_walks_its_native_states() {
         assert_eq!(vm.native_status, case.create[0].0, "{p}: create answers");
         assert_eq!(vm.status, case.create[0].1, "{p}");
         let id = vm.csp_id;
-        assert_eq!(
-            trace(&d, &c, &id, &clock, 200).await,
-            expected(case.create),
-            "{p} create"
-        );
+        assert_eq!(trace(&d, &c, &id, &clock, 200).await, expected(case.create), "{p} create");
 
         d.suspend_vm(&c, &id).await.unwrap();
-        assert_eq!(
-            trace(&d, &c, &id, &clock, 200).await,
-            expected(case.suspend),
-            "{p} suspend"
-        );
+        assert_eq!(trace(&d, &c, &id, &clock, 200).await, expected(case.suspend), "{p} suspend");
 
         d.resume_vm(&c, &id).await.unwrap();
-        assert_eq!(
-            trace(&d, &c, &id, &clock, 200).await,
-            expected(case.resume),
-            "{p} resume"
-        );
+        assert_eq!(trace(&d, &c, &id, &clock, 200).await, expected(case.resume), "{p} resume");
 
         d.reboot_vm(&c, &id).await.unwrap();
-        assert_eq!(
-            trace(&d, &c, &id, &clock, 200).await,
-            expected(case.reboot),
-            "{p} reboot"
-        );
+        assert_eq!(trace(&d, &c, &id, &clock, 200).await, expected(case.reboot), "{p} reboot");
 
         d.terminate_vm(&c, &id).await.unwrap();
-        assert_eq!(
-            trace(&d, &c, &id, &clock, 200).await,
-            expected(case.terminate),
-            "{p} terminate"
-        );
+        assert_eq!(trace(&d, &c, &id, &clock, 200).await, expected(case.terminate), "{p} terminate");
         if case.listed_after_terminate > 0 {
             let listed = d.find_vm_by_token(&c, "vm-1").await.unwrap();
-            assert_eq!(
-                listed.map(|v| v.status),
-                Some(Terminated),
-                "{p}: still listed"
-            );
+            assert_eq!(listed.map(|v| v.status), Some(Terminated), "{p}: still listed");
             assert_eq!(d.list_vms(&c).await.unwrap().len(), 1, "{p}");
             clock.advance(Duration::from_secs(case.listed_after_terminate));
         }
@@ -262,12 +200,9 @@ async fn every_csp_walks_its_native_states() {
 
 #[tokio::test]
 async fn terminating_a_stopped_vm_uses_the_stopped_words() {
-    for (p, word) in [
-        ("azure", "deleting/stopped"),
-        ("gcp", "TERMINATED"),
-        ("alibaba", "Stopped"),
-        ("openstack", "SHUTOFF"),
-    ] {
+    for (p, word) in
+        [("azure", "deleting/stopped"), ("gcp", "TERMINATED"), ("alibaba", "Stopped"), ("openstack", "SHUTOFF")]
+    {
         let (cloud, clock) = manual_sim(SimConfig::default()).await;
         let d = driver(&cloud);
         let c = conn(p);
@@ -286,23 +221,14 @@ async fn terminating_a_stopped_vm_uses_the_stopped_words() {
 
 #[tokio::test]
 async fn aws_and_gcp_change_public_ip_across_stop_start() {
-    for (p, changes) in [
-        ("aws", true),
-        ("gcp", true),
-        ("azure", false),
-        ("tencent", false),
-    ] {
+    for (p, changes) in [("aws", true), ("gcp", true), ("azure", false), ("tencent", false)] {
         let (cloud, clock) = manual_sim(SimConfig::default()).await;
         let d = driver(&cloud);
         let c = conn(p);
         let net = network(&d, &c, "t").await.unwrap();
         let vm = d.create_vm(&c, vm_spec(&net, "vm")).await.unwrap();
         assert!(vm.public_ip.starts_with("100."), "{p}: {}", vm.public_ip);
-        assert!(
-            vm.private_ip.starts_with("10.0.1."),
-            "{p}: {}",
-            vm.private_ip
-        );
+        assert!(vm.private_ip.starts_with("10.0.1."), "{p}: {}", vm.private_ip);
         assert_eq!(vm.ssh_port, 22);
         clock.advance(Duration::from_secs(300));
         d.suspend_vm(&c, &vm.csp_id).await.unwrap();
@@ -321,10 +247,7 @@ async fn aws_and_gcp_change_public_ip_across_stop_start() {
 
 #[tokio::test]
 async fn time_factor_zero_completes_every_transition_at_once() {
-    let config = SimConfig {
-        time_factor: 0.0,
-        ..SimConfig::default()
-    };
+    let config = SimConfig { time_factor: 0.0, ..SimConfig::default() };
     let (cloud, _clock) = manual_sim(config).await;
     let d = driver(&cloud);
     for p in ["aws", "gcp", "ncp"] {
@@ -333,17 +256,9 @@ async fn time_factor_zero_completes_every_transition_at_once() {
         let vm = d.create_vm(&c, vm_spec(&net, "vm")).await.unwrap();
         assert_eq!(vm.status, Running, "{p}");
         d.suspend_vm(&c, &vm.csp_id).await.unwrap();
-        assert_eq!(
-            d.get_vm(&c, &vm.csp_id).await.unwrap().status,
-            Suspended,
-            "{p}"
-        );
+        assert_eq!(d.get_vm(&c, &vm.csp_id).await.unwrap().status, Suspended, "{p}");
         d.resume_vm(&c, &vm.csp_id).await.unwrap();
-        assert_eq!(
-            d.get_vm(&c, &vm.csp_id).await.unwrap().status,
-            Running,
-            "{p}"
-        );
+        assert_eq!(d.get_vm(&c, &vm.csp_id).await.unwrap().status, Running, "{p}");
         d.terminate_vm(&c, &vm.csp_id).await.unwrap();
         assert!(d.get_vm(&c, &vm.csp_id).await.is_err(), "{p}: gone at once");
     }
@@ -352,14 +267,7 @@ async fn time_factor_zero_completes_every_transition_at_once() {
 #[tokio::test]
 async fn small_time_factor_on_the_system_clock() {
     let cloud = std::sync::Arc::new(
-        tb_cloud::sim::SimCloud::new(
-            catalog(),
-            SimConfig {
-                time_factor: 0.01,
-                ..SimConfig::default()
-            },
-        )
-        .unwrap(),
+        tb_cloud::sim::SimCloud::new(catalog(), SimConfig { time_factor: 0.01, ..SimConfig::default() }).unwrap(),
     );
     let d = driver(&cloud);
     let c = conn("gcp");

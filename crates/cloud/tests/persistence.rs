@@ -59,20 +59,13 @@ async fn restart_keeps_every_object_and_states_keep_evolving() {
     assert_eq!(b.private_ip, before[0].private_ip);
     assert_eq!(b.created_at, before[0].created_at);
     let s = d.find_vm_by_token(&c, "stopping").await.unwrap().unwrap();
-    assert_eq!(
-        (s.native_status.as_str(), s.status),
-        ("stopped", VmStatus::Suspended)
-    );
+    assert_eq!((s.native_status.as_str(), s.status), ("stopped", VmStatus::Suspended));
     assert_eq!(d.find_vm_by_token(&c, "gone").await.unwrap(), None);
 
     // The network objects survived, idempotency included, and new ids do not collide.
     assert_eq!(network(&d, &c, "t").await.unwrap().vnet, net.vnet);
     let fresh = d.create_vm(&c, vm_spec(&net, "fresh")).await.unwrap();
-    assert!(
-        after
-            .iter()
-            .all(|v| v.csp_id != fresh.csp_id && v.private_ip != fresh.private_ip)
-    );
+    assert!(after.iter().all(|v| v.csp_id != fresh.csp_id && v.private_ip != fresh.private_ip));
     d.resume_vm(&c, &s.csp_id).await.unwrap();
     cloud.close().await;
     drop(d);
@@ -80,31 +73,15 @@ async fn restart_keeps_every_object_and_states_keep_evolving() {
 
     let cloud = open(&path, &clock).await;
     let d = driver(&cloud);
-    let listed: Vec<String> = d
-        .list_vms(&c)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|v| v.token)
-        .collect();
-    assert_eq!(
-        listed,
-        ["booting", "stopping", "fresh"],
-        "creation order survives too"
-    );
+    let listed: Vec<String> = d.list_vms(&c).await.unwrap().into_iter().map(|v| v.token).collect();
+    assert_eq!(listed, ["booting", "stopping", "fresh"], "creation order survives too");
     clock.advance(Duration::from_secs(60));
-    assert_eq!(
-        d.get_vm(&c, &s.csp_id).await.unwrap().status,
-        VmStatus::Running
-    );
+    assert_eq!(d.get_vm(&c, &s.csp_id).await.unwrap().status, VmStatus::Running);
     d.delete_key_pair(&c, &net.key).await.unwrap();
     cloud.close().await;
     drop(d);
     drop(cloud);
 
     let cloud = open(&path, &clock).await;
-    assert!(
-        driver(&cloud).get_key_pair(&c, &net.key).await.is_err(),
-        "deletes persist"
-    );
+    assert!(driver(&cloud).get_key_pair(&c, &net.key).await.is_err(), "deletes persist");
 }

@@ -13,10 +13,7 @@ use tb_model::VmStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_concurrent_creates() {
-    let config = SimConfig {
-        time_factor: 0.001,
-        ..SimConfig::default()
-    };
+    let config = SimConfig { time_factor: 0.001, ..SimConfig::default() };
     let cloud = Arc::new(SimCloud::new(catalog(), config).unwrap());
     let d = driver(&cloud);
     let conns = [conn("aws"), conn("gcp")];
@@ -24,11 +21,7 @@ async fn thousands_of_concurrent_creates() {
     for c in &conns {
         let mut net = network(&d, c, "t").await.unwrap();
         // A /24 holds 251 VMs, as on AWS; this run needs a bigger subnet.
-        let big = SubnetSpec {
-            name: "big".into(),
-            cidr: "10.0.16.0/20".into(),
-            zone: String::new(),
-        };
+        let big = SubnetSpec { name: "big".into(), cidr: "10.0.16.0/20".into(), zone: String::new() };
         let big = d.create_subnet(c, &net.vnet, big).await.unwrap();
         net.subnets.insert(0, (big.csp_id, big.zone));
         nets.push(net);
@@ -50,11 +43,7 @@ async fn thousands_of_concurrent_creates() {
     }
     assert_eq!(ids.len(), 3000);
     assert_eq!(public.len(), 3000, "public addresses are unique");
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
 
     tokio::time::sleep(Duration::from_millis(100)).await;
     for c in &conns {
@@ -62,10 +51,6 @@ async fn thousands_of_concurrent_creates() {
         assert_eq!(vms.len(), 1500);
         assert!(vms.iter().all(|v| v.status == VmStatus::Running));
         let private: HashSet<_> = vms.iter().map(|v| v.private_ip.clone()).collect();
-        assert_eq!(
-            private.len(),
-            1500,
-            "private addresses are unique per subnet"
-        );
+        assert_eq!(private.len(), 1500, "private addresses are unique per subnet");
     }
 }

@@ -65,10 +65,7 @@ fn apply(catalog: &mut Catalog, format: ImportFormat, text: &str) -> Result<Stri
 
 /// `rows: added, updated, skipped` plus the first issues, for the caller to read.
 fn summarize(r: &tb_catalog::ImportReport) -> String {
-    let mut out = format!(
-        "{} rows: {} added, {} updated, {} skipped",
-        r.rows, r.added, r.updated, r.skipped
-    );
+    let mut out = format!("{} rows: {} added, {} updated, {} skipped", r.rows, r.added, r.updated, r.skipped);
     const SHOWN: usize = 3;
     if !r.issues.is_empty() {
         let first: Vec<String> = r.issues.iter().take(SHOWN).map(|i| i.to_string()).collect();
@@ -88,10 +85,7 @@ impl Tumblebug {
         let mut scratch = self.catalog().catalog.clone();
         apply(&mut scratch, format, text).map_err(CoreError::InvalidInput)?;
         let key = format!("{CATALOG_IMPORT_PREFIX}{}", new_uid());
-        let stored = StoredImport {
-            format,
-            text: text.to_string(),
-        };
+        let stored = StoredImport { format, text: text.to_string() };
         repo::create(self.store.as_ref(), &key, &stored, "catalog import").await?;
         let (summary, snap) = self.catalog.update(|c| apply(c, format, text));
         let summary = summary.map_err(CoreError::InvalidInput)?;
@@ -126,12 +120,8 @@ impl Tumblebug {
     /// Imports every known asset file of a directory (`cloudinfo.yaml` first, so that specs and
     /// images find their regions). Returns one line per file.
     pub async fn load_assets(&self, dir: &Path) -> CoreResult<Vec<String>> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            CoreError::invalid(format!(
-                "cannot read assets directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| CoreError::invalid(format!("cannot read assets directory {}: {e}", dir.display())))?;
         let mut files: Vec<(ImportFormat, std::path::PathBuf)> = entries
             .filter_map(Result::ok)
             .filter_map(|e| {
@@ -139,13 +129,7 @@ impl Tumblebug {
                 ImportFormat::of_file(&name).map(|f| (f, e.path()))
             })
             .collect();
-        files.sort_by_key(|(f, p)| {
-            (
-                *f != ImportFormat::CloudInfo,
-                *f == ImportFormat::CloudSpec,
-                p.clone(),
-            )
-        });
+        files.sort_by_key(|(f, p)| (*f != ImportFormat::CloudInfo, *f == ImportFormat::CloudSpec, p.clone()));
         if files.is_empty() {
             return Err(CoreError::invalid(format!(
                 "no asset files (cloudinfo.yaml, cloudspec.csv, cloudimage.csv, *.specs.csv) in {}",

@@ -22,42 +22,20 @@ pub struct CatalogSnapshot {
 
 impl CatalogSnapshot {
     pub fn new(catalog: Catalog) -> CatalogSnapshot {
-        let specs: Vec<SpecInfo> = catalog
-            .specs()
-            .iter()
-            .map(|s| spec_info(&catalog, s))
-            .collect();
+        let specs: Vec<SpecInfo> = catalog.specs().iter().map(|s| spec_info(&catalog, s)).collect();
         let images: Vec<ImageInfo> = catalog.images().iter().map(image_info).collect();
-        let spec_by_id = specs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
-        let image_by_id = images
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
-        CatalogSnapshot {
-            catalog,
-            specs,
-            images,
-            spec_by_id,
-            image_by_id,
-        }
+        let spec_by_id = specs.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let image_by_id = images.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        CatalogSnapshot { catalog, specs, images, spec_by_id, image_by_id }
     }
 
     /// A catalog spec by its id (`provider+region+name`, case-insensitive).
     pub fn spec(&self, id: &str) -> Option<&SpecInfo> {
-        self.spec_by_id
-            .get(&id.to_lowercase())
-            .and_then(|&i| self.specs.get(i))
+        self.spec_by_id.get(&id.to_lowercase()).and_then(|&i| self.specs.get(i))
     }
 
     pub fn image(&self, id: &str) -> Option<&ImageInfo> {
-        self.image_by_id
-            .get(&id.to_lowercase())
-            .and_then(|&i| self.images.get(i))
+        self.image_by_id.get(&id.to_lowercase()).and_then(|&i| self.images.get(i))
     }
 }
 
@@ -68,10 +46,7 @@ pub fn image_id(provider: &str, region: &str, name: &str) -> String {
 
 pub fn spec_info(catalog: &Catalog, s: &Spec) -> SpecInfo {
     let id = provider_region_key(&s.provider, &s.region, &s.name);
-    let (lat, lon) = catalog
-        .region(&s.provider, &s.region)
-        .map(|r| (r.latitude, r.longitude))
-        .unwrap_or((0.0, 0.0));
+    let (lat, lon) = catalog.region(&s.provider, &s.region).map(|r| (r.latitude, r.longitude)).unwrap_or((0.0, 0.0));
     let (accel_model, accel_count, accel_mem, accel_type) = match &s.gpu {
         Some(g) => (g.model.clone(), g.count, g.memory_gib, "gpu".to_string()),
         None => (String::new(), 0, 0.0, String::new()),
@@ -117,11 +92,7 @@ pub fn image_info(i: &Image) -> ImageInfo {
         id,
         provider_name: i.provider.clone(),
         region_list: vec![i.region.clone()],
-        connection_name: if i.region == "all" {
-            String::new()
-        } else {
-            connection_name(&i.provider, &i.region)
-        },
+        connection_name: if i.region == "all" { String::new() } else { connection_name(&i.provider, &i.region) },
         csp_image_id: i.name.clone(),
         csp_image_name: i.name.clone(),
         infra_type: "vm".into(),
@@ -129,17 +100,10 @@ pub fn image_info(i: &Image) -> ImageInfo {
         is_basic_image: !i.is_gpu_image,
         os_type: i.os_type.clone(),
         os_architecture: i.os_architecture.clone(),
-        os_platform: if i.os_type.to_lowercase().contains("windows") {
-            "Windows".into()
-        } else {
-            "Linux/UNIX".into()
-        },
+        os_platform: if i.os_type.to_lowercase().contains("windows") { "Windows".into() } else { "Linux/UNIX".into() },
         os_distribution: i.os_distribution.clone(),
         image_status: "Available".into(),
-        details: vec![KeyValue {
-            key: "source".into(),
-            value: "catalog".into(),
-        }],
+        details: vec![KeyValue { key: "source".into(), value: "catalog".into() }],
         system_label: "from-catalog".into(),
         description: i.description.clone(),
         ..ImageInfo::default()
@@ -153,9 +117,7 @@ pub struct CatalogView {
 
 impl CatalogView {
     pub fn new(catalog: Catalog) -> CatalogView {
-        CatalogView {
-            current: RwLock::new(Arc::new(CatalogSnapshot::new(catalog))),
-        }
+        CatalogView { current: RwLock::new(Arc::new(CatalogSnapshot::new(catalog))) }
     }
 
     pub fn snapshot(&self) -> Arc<CatalogSnapshot> {

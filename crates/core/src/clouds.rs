@@ -86,24 +86,14 @@ impl Clouds {
                 region_representative: true,
                 verified: true,
             };
-            conns.insert(
-                name,
-                ConnEntry {
-                    config,
-                    provider: region.provider.clone(),
-                    region: region.id.clone(),
-                },
-            );
+            conns.insert(name, ConnEntry { config, provider: region.provider.clone(), region: region.id.clone() });
             added += 1;
         }
         added
     }
 
     pub fn list(&self) -> Vec<ConnConfig> {
-        read(&self.connections)
-            .values()
-            .map(|e| e.config.clone())
-            .collect()
+        read(&self.connections).values().map(|e| e.config.clone()).collect()
     }
 
     pub fn config(&self, name: &str) -> CoreResult<ConnConfig> {
@@ -120,23 +110,14 @@ impl Clouds {
 
     /// Like [`Clouds::resolve`], with the connection's config for the object being created.
     pub fn open(&self, name: &str) -> CoreResult<(ConnConfig, Connection, Arc<dyn CloudDriver>)> {
-        let entry = read(&self.connections).get(name).cloned().ok_or_else(|| {
-            CoreError::invalid(format!("connection config {name} does not exist"))
-        })?;
-        let driver = read(&self.drivers)
-            .get(&entry.config.driver_name)
+        let entry = read(&self.connections)
+            .get(name)
             .cloned()
-            .ok_or_else(|| {
-                CoreError::invalid(format!(
-                    "driver {} of connection {name} is not loaded",
-                    entry.config.driver_name
-                ))
-            })?;
-        let conn = Connection {
-            name: name.to_string(),
-            provider: entry.provider,
-            region: entry.region,
-        };
+            .ok_or_else(|| CoreError::invalid(format!("connection config {name} does not exist")))?;
+        let driver = read(&self.drivers).get(&entry.config.driver_name).cloned().ok_or_else(|| {
+            CoreError::invalid(format!("driver {} of connection {name} is not loaded", entry.config.driver_name))
+        })?;
+        let conn = Connection { name: name.to_string(), provider: entry.provider, region: entry.region };
         Ok((entry.config, conn, driver))
     }
 }

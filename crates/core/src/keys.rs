@@ -35,9 +35,7 @@ impl ResourceKind {
 
     /// Accepts the path spelling case-insensitively (`vNet`, `vnet`).
     pub fn parse(s: &str) -> Option<ResourceKind> {
-        ResourceKind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+        ResourceKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -71,8 +69,7 @@ pub const CATALOG_IMPORT_PREFIX: &str = "/catalog/import/";
 
 /// Keeps keys that are direct children of `prefix` (no further `/`).
 pub fn is_direct_child(prefix: &str, key: &str) -> bool {
-    key.strip_prefix(prefix)
-        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    key.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 pub fn mci(ns_id: &str, mci_id: &str) -> String {

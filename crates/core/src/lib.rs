@@ -58,20 +58,12 @@ impl Tumblebug {
     ) -> CoreResult<Tumblebug> {
         let installation = mci::installation_id(store.as_ref()).await?;
         let engine = Arc::new(mci::Engine::new(config, installation));
-        let tb = Tumblebug {
-            store,
-            catalog,
-            clouds,
-            engine,
-        };
+        let tb = Tumblebug { store, catalog, clouds, engine };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;
         let interrupted = tb.mark_interrupted_requests().await?;
         if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "requests interrupted by the last stop were marked as errors"
-            );
+            tracing::warn!(interrupted, "requests interrupted by the last stop were marked as errors");
         }
         Ok(tb)
     }
@@ -96,10 +88,7 @@ impl Tumblebug {
 
 /// Current time as Tumblebug prints it (`2006-01-02 15:04:05`, UTC).
 pub fn now_string() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     format_unix(secs)
 }
 

@@ -48,23 +48,16 @@ pub struct RegionLimiter {
 
 impl RegionLimiter {
     pub fn new(permits: usize) -> RegionLimiter {
-        RegionLimiter {
-            permits: permits.max(1),
-            by_connection: Mutex::new(HashMap::new()),
-        }
+        RegionLimiter { permits: permits.max(1), by_connection: Mutex::new(HashMap::new()) }
     }
 
     pub async fn acquire(&self, connection: &str) -> OwnedSemaphorePermit {
         let sem = {
             let mut map = self.by_connection.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(connection.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.permits)))
-                .clone()
+            map.entry(connection.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.permits))).clone()
         };
         // Panics only if the semaphore were closed, and this type never closes one.
-        sem.acquire_owned()
-            .await
-            .expect("region semaphores are never closed")
+        sem.acquire_owned().await.expect("region semaphores are never closed")
     }
 }
 
@@ -80,15 +73,10 @@ mod tests {
         // A third on the same connection waits; another connection does not.
         let l2 = l.clone();
         let waiting = tokio::spawn(async move { l2.acquire("aws-x").await });
-        let _g = tokio::time::timeout(Duration::from_millis(50), l.acquire("gcp-y"))
-            .await
-            .unwrap();
+        let _g = tokio::time::timeout(Duration::from_millis(50), l.acquire("gcp-y")).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
         drop(a1);
-        let _permit = tokio::time::timeout(Duration::from_secs(1), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        let _permit = tokio::time::timeout(Duration::from_secs(1), waiting).await.unwrap().unwrap();
     }
 }

@@ -3,8 +3,7 @@
 
 use tb_cloud::{CloudImage, CloudSpec};
 use tb_model::resource::{
-    KeyValue, Location, RegionDetail, SpiderGpuInfo, SpiderIId, SpiderImageInfo, SpiderSpecInfo,
-    SpiderVCpuInfo,
+    KeyValue, Location, RegionDetail, SpiderGpuInfo, SpiderIId, SpiderImageInfo, SpiderSpecInfo, SpiderVCpuInfo,
 };
 
 use crate::{CoreError, CoreResult, Tumblebug};
@@ -13,12 +12,7 @@ fn spider_spec(region: &str, s: &CloudSpec) -> SpiderSpecInfo {
     let gpu = if s.gpu_count > 0 {
         vec![SpiderGpuInfo {
             count: s.gpu_count.to_string(),
-            mfr: s
-                .gpu_model
-                .split_whitespace()
-                .next()
-                .unwrap_or("NA")
-                .to_string(),
+            mfr: s.gpu_model.split_whitespace().next().unwrap_or("NA").to_string(),
             model: s.gpu_model.clone(),
             mem_size_gb: "-1".into(),
         }]
@@ -28,33 +22,20 @@ fn spider_spec(region: &str, s: &CloudSpec) -> SpiderSpecInfo {
     SpiderSpecInfo {
         region: region.to_string(),
         name: s.name.clone(),
-        vcpu: SpiderVCpuInfo {
-            count: s.vcpu.to_string(),
-            clock_ghz: "-1".into(),
-        },
+        vcpu: SpiderVCpuInfo { count: s.vcpu.to_string(), clock_ghz: "-1".into() },
         mem_size_mib: format!("{}", (s.memory_gib * 1024.0).round() as u64),
         disk_size_gb: "-1".into(),
         gpu,
-        key_value_list: vec![KeyValue {
-            key: "Architecture".into(),
-            value: s.architecture.clone(),
-        }],
+        key_value_list: vec![KeyValue { key: "Architecture".into(), value: s.architecture.clone() }],
     }
 }
 
 fn spider_image(i: &CloudImage) -> SpiderImageInfo {
     SpiderImageInfo {
-        iid: SpiderIId {
-            name_id: i.name.clone(),
-            system_id: i.name.clone(),
-        },
+        iid: SpiderIId { name_id: i.name.clone(), system_id: i.name.clone() },
         name: i.name.clone(),
         os_architecture: i.os_architecture.clone(),
-        os_platform: if i.os_type.to_lowercase().contains("windows") {
-            "Windows".into()
-        } else {
-            "Linux/UNIX".into()
-        },
+        os_platform: if i.os_type.to_lowercase().contains("windows") { "Windows".into() } else { "Linux/UNIX".into() },
         os_distribution: i.os_type.clone(),
         os_disk_type: "NA".into(),
         os_disk_size_gb: "-1".into(),
@@ -65,41 +46,23 @@ fn spider_image(i: &CloudImage) -> SpiderImageInfo {
 
 impl Tumblebug {
     pub fn providers(&self) -> Vec<String> {
-        self.catalog()
-            .catalog
-            .providers()
-            .iter()
-            .map(|p| p.name.clone())
-            .collect()
+        self.catalog().catalog.providers().iter().map(|p| p.name.clone()).collect()
     }
 
     pub fn regions_of(&self, provider: &str) -> CoreResult<Vec<RegionDetail>> {
         let snap = self.catalog();
         let provider = provider.to_lowercase();
         if !snap.catalog.providers().iter().any(|p| p.name == provider) {
-            return Err(CoreError::not_found(format!(
-                "provider {provider} is not in the catalog"
-            )));
+            return Err(CoreError::not_found(format!("provider {provider} is not in the catalog")));
         }
-        Ok(snap
-            .catalog
-            .regions()
-            .iter()
-            .filter(|r| r.provider == provider)
-            .map(region_detail)
-            .collect())
+        Ok(snap.catalog.regions().iter().filter(|r| r.provider == provider).map(region_detail).collect())
     }
 
     pub fn region_of(&self, provider: &str, region: &str) -> CoreResult<RegionDetail> {
         let snap = self.catalog();
-        snap.catalog
-            .region(&provider.to_lowercase(), region)
-            .map(region_detail)
-            .ok_or_else(|| {
-                CoreError::not_found(format!(
-                    "region {region} of provider {provider} is not in the catalog"
-                ))
-            })
+        snap.catalog.region(&provider.to_lowercase(), region).map(region_detail).ok_or_else(|| {
+            CoreError::not_found(format!("region {region} of provider {provider} is not in the catalog"))
+        })
     }
 
     pub async fn lookup_spec(&self, connection: &str, name: &str) -> CoreResult<SpiderSpecInfo> {
@@ -110,12 +73,7 @@ impl Tumblebug {
 
     pub async fn lookup_specs(&self, connection: &str) -> CoreResult<Vec<SpiderSpecInfo>> {
         let (conn, driver) = self.clouds.resolve(connection)?;
-        Ok(driver
-            .list_specs(&conn)
-            .await?
-            .iter()
-            .map(|s| spider_spec(&conn.region, s))
-            .collect())
+        Ok(driver.list_specs(&conn).await?.iter().map(|s| spider_spec(&conn.region, s)).collect())
     }
 
     pub async fn lookup_image(&self, connection: &str, name: &str) -> CoreResult<SpiderImageInfo> {
@@ -125,12 +83,7 @@ impl Tumblebug {
 
     pub async fn lookup_images(&self, connection: &str) -> CoreResult<Vec<SpiderImageInfo>> {
         let (conn, driver) = self.clouds.resolve(connection)?;
-        Ok(driver
-            .list_images(&conn)
-            .await?
-            .iter()
-            .map(spider_image)
-            .collect())
+        Ok(driver.list_images(&conn).await?.iter().map(spider_image).collect())
     }
 }
 
@@ -139,11 +92,7 @@ pub fn region_detail(r: &tb_catalog::Region) -> RegionDetail {
         region_id: r.id.clone(),
         region_name: r.id.clone(),
         description: r.display.clone(),
-        location: Location {
-            display: r.display.clone(),
-            latitude: r.latitude,
-            longitude: r.longitude,
-        },
+        location: Location { display: r.display.clone(), latitude: r.latitude, longitude: r.longitude },
         zones: r.zones.clone(),
     }
 }

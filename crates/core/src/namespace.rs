@@ -7,16 +7,10 @@ use crate::{CoreError, CoreResult, SYSTEM_NS, Tumblebug, keys, new_uid, repo};
 
 impl Tumblebug {
     pub(crate) async fn ensure_system_ns(&self) -> CoreResult<()> {
-        if repo::get::<NsInfo>(self.store.as_ref(), &keys::ns(SYSTEM_NS))
-            .await?
-            .is_some()
-        {
+        if repo::get::<NsInfo>(self.store.as_ref(), &keys::ns(SYSTEM_NS)).await?.is_some() {
             return Ok(());
         }
-        let req = NsReq {
-            name: SYSTEM_NS.into(),
-            description: "System namespace for the shared catalog".into(),
-        };
+        let req = NsReq { name: SYSTEM_NS.into(), description: "System namespace for the shared catalog".into() };
         match self.create_ns(req).await {
             Ok(_) | Err(CoreError::AlreadyExists(_)) => Ok(()),
             Err(e) => Err(e),
@@ -32,13 +26,7 @@ impl Tumblebug {
             name: req.name.clone(),
             description: req.description,
         };
-        repo::create(
-            self.store.as_ref(),
-            &keys::ns(&info.id),
-            &info,
-            &format!("The namespace {}", info.id),
-        )
-        .await?;
+        repo::create(self.store.as_ref(), &keys::ns(&info.id), &info, &format!("The namespace {}", info.id)).await?;
         tracing::info!(ns = %info.id, "namespace created");
         Ok(info)
     }
@@ -70,30 +58,20 @@ impl Tumblebug {
                 req.name
             )));
         }
-        repo::modify(
-            self.store.as_ref(),
-            &keys::ns(ns_id),
-            &format!("The namespace {ns_id}"),
-            |ns: &mut NsInfo| {
-                ns.description = req.description.clone();
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &keys::ns(ns_id), &format!("The namespace {ns_id}"), |ns: &mut NsInfo| {
+            ns.description = req.description.clone();
+            Ok(())
+        })
         .await
     }
 
     /// Deletes an empty namespace.
     pub async fn delete_ns(&self, ns_id: &str) -> CoreResult<()> {
         if ns_id == SYSTEM_NS {
-            return Err(CoreError::conflict(
-                "The system namespace cannot be deleted",
-            ));
+            return Err(CoreError::conflict("The system namespace cannot be deleted"));
         }
-        let Some(current) = repo::get::<NsInfo>(self.store.as_ref(), &keys::ns(ns_id)).await?
-        else {
-            return Err(CoreError::not_found(format!(
-                "The namespace {ns_id} does not exist"
-            )));
+        let Some(current) = repo::get::<NsInfo>(self.store.as_ref(), &keys::ns(ns_id)).await? else {
+            return Err(CoreError::not_found(format!("The namespace {ns_id} does not exist")));
         };
         let children = self.store.range(&keys::ns_children(ns_id)).await?;
         if let Some(first) = children.first() {

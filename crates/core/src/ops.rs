@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tb_model::request::{
-    REQUEST_ERROR, REQUEST_HANDLING, REQUEST_SUCCESS, RequestDetails, RequestInfo,
-};
+use tb_model::request::{REQUEST_ERROR, REQUEST_HANDLING, REQUEST_SUCCESS, RequestDetails, RequestInfo};
 use tokio::sync::Mutex;
 
 use crate::{CoreError, CoreResult, Tumblebug, now_string, repo};
@@ -68,15 +66,10 @@ impl Tracked {
     }
 
     async fn update(&self, f: impl Fn(&mut RequestDetails)) -> CoreResult<()> {
-        let res = repo::modify(
-            self.tb.store.as_ref(),
-            &key(&self.id),
-            "request",
-            |d: &mut RequestDetails| {
-                f(d);
-                Ok(())
-            },
-        )
+        let res = repo::modify(self.tb.store.as_ref(), &key(&self.id), "request", |d: &mut RequestDetails| {
+            f(d);
+            Ok(())
+        })
         .await;
         if let Err(e) = &res {
             tracing::warn!(request_id = %self.id, error = %e, "could not record request progress");
@@ -87,41 +80,18 @@ impl Tracked {
 
 impl Tumblebug {
     /// Starts tracking a request under the id the HTTP layer gave it.
-    pub async fn track(
-        &self,
-        id: &str,
-        method: &str,
-        url: &str,
-        body: serde_json::Value,
-    ) -> CoreResult<Tracked> {
+    pub async fn track(&self, id: &str, method: &str, url: &str, body: serde_json::Value) -> CoreResult<Tracked> {
         if id.is_empty() || id.contains('/') {
-            return Err(CoreError::invalid(format!(
-                "request id {id:?} is not usable"
-            )));
+            return Err(CoreError::invalid(format!("request id {id:?} is not usable")));
         }
         let details = RequestDetails {
             start_time: now_string(),
             status: REQUEST_HANDLING.into(),
-            request_info: RequestInfo {
-                method: method.into(),
-                url: url.into(),
-                body,
-                ..RequestInfo::default()
-            },
+            request_info: RequestInfo { method: method.into(), url: url.into(), body, ..RequestInfo::default() },
             ..RequestDetails::default()
         };
-        repo::create(
-            self.store.as_ref(),
-            &key(id),
-            &details,
-            &format!("request {id}"),
-        )
-        .await?;
-        Ok(Tracked {
-            tb: self.clone(),
-            id: id.to_string(),
-            last_write: Mutex::new(None),
-        })
+        repo::create(self.store.as_ref(), &key(id), &details, &format!("request {id}")).await?;
+        Ok(Tracked { tb: self.clone(), id: id.to_string(), last_write: Mutex::new(None) })
     }
 
     pub async fn request(&self, id: &str) -> CoreResult<RequestDetails> {
@@ -132,10 +102,7 @@ impl Tumblebug {
     }
 
     /// All tracked requests, optionally only those with `status`.
-    pub async fn requests(
-        &self,
-        status: Option<&str>,
-    ) -> CoreResult<Vec<(String, RequestDetails)>> {
+    pub async fn requests(&self, status: Option<&str>) -> CoreResult<Vec<(String, RequestDetails)>> {
         let mut out = Vec::new();
         for kv in self.store.range(REQUEST_PREFIX).await? {
             let d: RequestDetails = repo::decode(&kv.key, &kv.value)?;

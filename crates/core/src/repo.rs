@@ -16,37 +16,22 @@ pub(crate) struct Versioned<T> {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> CoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| CoreError::Corrupt {
-        key: key.to_string(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| CoreError::Corrupt { key: key.to_string(), reason: e.to_string() })
 }
 
 pub(crate) fn encode<T: Serialize>(key: &str, value: &T) -> CoreResult<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| CoreError::Corrupt {
-        key: key.to_string(),
-        reason: e.to_string(),
-    })
+    serde_json::to_vec(value).map_err(|e| CoreError::Corrupt { key: key.to_string(), reason: e.to_string() })
 }
 
-pub(crate) async fn get<T: DeserializeOwned>(
-    store: &dyn Store,
-    key: &str,
-) -> CoreResult<Option<Versioned<T>>> {
+pub(crate) async fn get<T: DeserializeOwned>(store: &dyn Store, key: &str) -> CoreResult<Option<Versioned<T>>> {
     match store.get(key).await? {
         None => Ok(None),
-        Some(kv) => Ok(Some(Versioned {
-            value: decode(key, &kv.value)?,
-            revision: kv.revision,
-        })),
+        Some(kv) => Ok(Some(Versioned { value: decode(key, &kv.value)?, revision: kv.revision })),
     }
 }
 
 /// Direct children of `prefix`, decoded, in key order.
-pub(crate) async fn list_children<T: DeserializeOwned>(
-    store: &dyn Store,
-    prefix: &str,
-) -> CoreResult<Vec<T>> {
+pub(crate) async fn list_children<T: DeserializeOwned>(store: &dyn Store, prefix: &str) -> CoreResult<Vec<T>> {
     let mut out = Vec::new();
     for kv in store.range(prefix).await? {
         if keys::is_direct_child(prefix, &kv.key) {
@@ -68,12 +53,7 @@ pub(crate) async fn list_child_ids(store: &dyn Store, prefix: &str) -> CoreResul
 }
 
 /// Writes a new document; `AlreadyExists(what)` if the key is taken.
-pub(crate) async fn create<T: Serialize>(
-    store: &dyn Store,
-    key: &str,
-    value: &T,
-    what: &str,
-) -> CoreResult<Revision> {
+pub(crate) async fn create<T: Serialize>(store: &dyn Store, key: &str, value: &T, what: &str) -> CoreResult<Revision> {
     match store.cas(key, 0, encode(key, value)?).await? {
         TxnOutcome::Committed(rev) => Ok(rev),
         TxnOutcome::Conflict => Err(CoreError::AlreadyExists(format!("{what} already exists"))),
@@ -95,22 +75,13 @@ pub(crate) async fn replace<T: Serialize>(
 
 /// Read-modify-write with compare-and-swap, retried on conflict. `f` may refuse the change by
 /// returning an error; it may run several times, so it must not have side effects.
-pub(crate) async fn modify<T, F>(
-    store: &dyn Store,
-    key: &str,
-    what: &str,
-    mut f: F,
-) -> CoreResult<T>
+pub(crate) async fn modify<T, F>(store: &dyn Store, key: &str, what: &str, mut f: F) -> CoreResult<T>
 where
     T: Serialize + DeserializeOwned,
     F: FnMut(&mut T) -> CoreResult<()>,
 {
     for _ in 0..MAX_CAS_RETRIES {
-        let Some(Versioned {
-            mut value,
-            revision,
-        }) = get::<T>(store, key).await?
-        else {
+        let Some(Versioned { mut value, revision }) = get::<T>(store, key).await? else {
             return Err(CoreError::NotFound(format!("{what} does not exist")));
         };
         f(&mut value)?;

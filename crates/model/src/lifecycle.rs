@@ -66,10 +66,7 @@ pub enum RuleError {
     #[error("{action} is not allowed for MCI under {status}")]
     MciActionNotAllowed { action: String, status: String },
     #[error("MCI {mci_id} is under {target_action}, please try later")]
-    MciBusy {
-        mci_id: String,
-        target_action: String,
-    },
+    MciBusy { mci_id: String, target_action: String },
     #[error(
         "MCI {mci_id} is {status} and not Terminated/Undefined/Failed, Deletion is not allowed (use option=force for force deletion)"
     )]
@@ -83,18 +80,12 @@ pub enum RuleError {
 /// where the label is the dominant status, prefixed by `Partial-` unless every one of the
 /// `N` VMs is in it. `N` is `n_override` (see [`count_total`]) but never less than the number
 /// of statuses. No statuses give `Empty` with all counters zero.
-pub fn aggregate_status(
-    vm_statuses: &[VmStatus],
-    n_override: Option<usize>,
-) -> (String, StatusCountInfo) {
+pub fn aggregate_status(vm_statuses: &[VmStatus], n_override: Option<usize>) -> (String, StatusCountInfo) {
     if vm_statuses.is_empty() {
         return (STATUS_EMPTY.to_string(), StatusCountInfo::default());
     }
     let total = n_override.unwrap_or(0).max(vm_statuses.len());
-    let mut count = StatusCountInfo {
-        count_total: total,
-        ..StatusCountInfo::default()
-    };
+    let mut count = StatusCountInfo { count_total: total, ..StatusCountInfo::default() };
     for &status in vm_statuses {
         *count.count_mut(status) += 1;
     }
@@ -108,10 +99,7 @@ pub fn aggregate_status(
     }
     let partial = if max == total { "" } else { PARTIAL_PREFIX };
     let running = count.count_running;
-    (
-        format!("{partial}{dominant}:{max} (R:{running}/{total})"),
-        count,
-    )
+    (format!("{partial}{dominant}:{max} (R:{running}/{total})"), count)
 }
 
 /// What the stored MCI knows besides the fresh VM statuses: the inputs of v0.12's rules for
@@ -147,14 +135,9 @@ impl StatusContext<'_> {
 /// of statuses here: one status is computed per VM info.)
 pub fn count_total(vm_statuses: &[VmStatus], ctx: &StatusContext<'_>) -> usize {
     let entries = vm_statuses.len();
-    let uniform = vm_statuses
-        .first()
-        .is_some_and(|first| vm_statuses.iter().all(|s| s == first));
+    let uniform = vm_statuses.first().is_some_and(|first| vm_statuses.iter().all(|s| s == first));
     if ctx.is_creating() {
-        entries
-            .max(ctx.vm_key_count)
-            .max(ctx.previous_count_total)
-            .max(ctx.embedded_vm_count)
+        entries.max(ctx.vm_key_count).max(ctx.previous_count_total).max(ctx.embedded_vm_count)
     } else if uniform {
         entries.max(ctx.vm_key_count).max(ctx.embedded_vm_count)
     } else {
@@ -167,19 +150,10 @@ pub fn count_total(vm_statuses: &[VmStatus], ctx: &StatusContext<'_>) -> usize {
 /// otherwise, with all counters zero; else [`aggregate_status`] with `N` from [`count_total`].
 pub fn mci_status(vm_statuses: &[VmStatus], ctx: &StatusContext<'_>) -> (String, StatusCountInfo) {
     if vm_statuses.is_empty() {
-        let keep = [
-            STATUS_PREPARING,
-            STATUS_PREPARED,
-            VmStatus::Creating.as_str(),
-            VmStatus::Failed.as_str(),
-        ]
-        .iter()
-        .any(|word| ctx.stored_status.contains(word));
-        let status = if keep {
-            ctx.stored_status
-        } else {
-            STATUS_EMPTY
-        };
+        let keep = [STATUS_PREPARING, STATUS_PREPARED, VmStatus::Creating.as_str(), VmStatus::Failed.as_str()]
+            .iter()
+            .any(|word| ctx.stored_status.contains(word));
+        let status = if keep { ctx.stored_status } else { STATUS_EMPTY };
         return (status.to_string(), StatusCountInfo::default());
     }
     aggregate_status(vm_statuses, Some(count_total(vm_statuses, ctx)))
@@ -191,11 +165,7 @@ pub fn mci_status(vm_statuses: &[VmStatus], ctx: &StatusContext<'_>) -> (String,
 /// Interprets a fetched VM status in light of the pending action (§3.3 step 4, v0.12):
 /// ambiguous or lagging answers become the transitional status of the action, a VM whose
 /// creation failed stays Failed, and Terminated is final.
-pub fn correct_vm_status(
-    fetched: VmStatus,
-    stored: VmStatus,
-    target_action: TargetAction,
-) -> VmStatus {
+pub fn correct_vm_status(fetched: VmStatus, stored: VmStatus, target_action: TargetAction) -> VmStatus {
     use VmStatus::*;
     if stored == Terminated {
         return Terminated;
@@ -207,9 +177,7 @@ pub fn correct_vm_status(
         (TargetAction::Terminate, Suspending) => Terminating,
         (TargetAction::Resume, Undefined | Creating | Suspended) => Resuming,
         (TargetAction::Suspend, Undefined | Running | Resuming) => Suspending,
-        (TargetAction::Reboot, Undefined | Suspending | Suspended | Creating | Resuming) => {
-            Rebooting
-        }
+        (TargetAction::Reboot, Undefined | Suspending | Suspended | Creating | Resuming) => Rebooting,
         (_, status) => status,
     }
 }
@@ -288,11 +256,7 @@ pub fn action_intent(action: TargetAction) -> Option<ActionIntent> {
         TargetAction::Terminate => (VmStatus::Terminated, VmStatus::Terminating),
         TargetAction::Refine | TargetAction::Register | TargetAction::None => return None,
     };
-    Some(ActionIntent {
-        target_action: action,
-        target_status,
-        immediate_status,
-    })
+    Some(ActionIntent { target_action: action, target_status, immediate_status })
 }
 
 /// Whether the MCI-level intent is reached (v0.12 "recovery" check of `GetMciStatus`), given
@@ -303,24 +267,19 @@ pub fn mci_intent_reached(target_action: TargetAction, vm_statuses: &[VmStatus])
     let all = |ok: &[VmStatus]| vm_statuses.iter().all(|s| ok.contains(s));
     match target_action {
         TargetAction::None | TargetAction::Refine => true,
-        TargetAction::Create | TargetAction::Register => !vm_statuses
-            .iter()
-            .any(|s| matches!(s, Creating | Registering | Undefined)),
+        TargetAction::Create | TargetAction::Register => {
+            !vm_statuses.iter().any(|s| matches!(s, Creating | Registering | Undefined))
+        }
         TargetAction::Terminate => all(&[Terminated, Failed, Undefined]),
         TargetAction::Suspend => all(&[Suspended, Failed, Terminated, Undefined]),
-        TargetAction::Resume | TargetAction::Reboot => {
-            all(&[Running, Failed, Terminated, Undefined])
-        }
+        TargetAction::Resume | TargetAction::Reboot => all(&[Running, Failed, Terminated, Undefined]),
     }
 }
 
 /// Whether a creation ended with no VM alive (every VM Failed or Terminated): the MCI is then
 /// reported with the plain status `Failed` for that call (§3.4 special cases).
 pub fn create_failed_entirely(vm_statuses: &[VmStatus]) -> bool {
-    !vm_statuses.is_empty()
-        && vm_statuses
-            .iter()
-            .all(|s| matches!(s, VmStatus::Failed | VmStatus::Terminated))
+    !vm_statuses.is_empty() && vm_statuses.iter().all(|s| matches!(s, VmStatus::Failed | VmStatus::Terminated))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,27 +323,17 @@ fn equality_rules_allow(status: &str, action: &str, target: VmStatus) -> bool {
 pub fn check_vm_transition(status: VmStatus, action: &str) -> Result<(), RuleError> {
     let target = transition_target(action)?;
     if BLOCKING.contains(&status) || !equality_rules_allow(status.as_str(), action, target) {
-        return Err(RuleError::VmActionNotAllowed {
-            action: action.to_string(),
-            status: status.to_string(),
-        });
+        return Err(RuleError::VmActionNotAllowed { action: action.to_string(), status: status.to_string() });
     }
     Ok(())
 }
 
 /// Refuses a new action while the MCI has a pending intent, unless `force`.
-pub fn check_mci_idle(
-    mci_id: &str,
-    target_action: TargetAction,
-    force: bool,
-) -> Result<(), RuleError> {
+pub fn check_mci_idle(mci_id: &str, target_action: TargetAction, force: bool) -> Result<(), RuleError> {
     if force || target_action == TargetAction::None {
         return Ok(());
     }
-    Err(RuleError::MciBusy {
-        mci_id: mci_id.to_string(),
-        target_action: target_action.as_str().to_string(),
-    })
+    Err(RuleError::MciBusy { mci_id: mci_id.to_string(), target_action: target_action.as_str().to_string() })
 }
 
 /// Whether `action` may be applied to a whole MCI. `force` skips every check. Otherwise a
@@ -403,9 +352,7 @@ pub fn check_mci_transition(
     }
     check_mci_idle(mci_id, target_action_of_mci, false)?;
     let target = transition_target(action)?;
-    let transitional = BLOCKING
-        .iter()
-        .any(|s| aggregated_status.contains(s.as_str()));
+    let transitional = BLOCKING.iter().any(|s| aggregated_status.contains(s.as_str()));
     if transitional || !equality_rules_allow(aggregated_status, action, target) {
         return Err(RuleError::MciActionNotAllowed {
             action: action.to_string(),
@@ -446,8 +393,7 @@ impl DeleteOption {
 
 /// Whether every VM of the MCI is Terminated, judged from the aggregated string.
 pub fn is_cleanly_terminated(aggregated_status: &str) -> bool {
-    aggregated_status.contains(VmStatus::Terminated.as_str())
-        && !aggregated_status.contains(PARTIAL_PREFIX)
+    aggregated_status.contains(VmStatus::Terminated.as_str()) && !aggregated_status.contains(PARTIAL_PREFIX)
 }
 
 /// Whether a delete must first refine and terminate the MCI (`option=terminate` on an MCI that
@@ -458,11 +404,7 @@ pub fn terminate_before_delete(aggregated_status: &str, option: DeleteOption) ->
 
 /// The precondition of deleting an MCI, on its (recomputed) aggregated status: not partial,
 /// and Terminated, Undefined, Failed, Preparing, Prepared or Empty; `force` skips it.
-pub fn check_mci_delete(
-    mci_id: &str,
-    aggregated_status: &str,
-    option: DeleteOption,
-) -> Result<(), RuleError> {
+pub fn check_mci_delete(mci_id: &str, aggregated_status: &str, option: DeleteOption) -> Result<(), RuleError> {
     if option == DeleteOption::Force {
         return Ok(());
     }
@@ -479,10 +421,7 @@ pub fn check_mci_delete(
     if settled && !aggregated_status.contains(PARTIAL_PREFIX) {
         Ok(())
     } else {
-        Err(RuleError::DeletionNotAllowed {
-            mci_id: mci_id.to_string(),
-            status: aggregated_status.to_string(),
-        })
+        Err(RuleError::DeletionNotAllowed { mci_id: mci_id.to_string(), status: aggregated_status.to_string() })
     }
 }
 
@@ -507,16 +446,12 @@ pub fn vm_names(subgroup: &str, size: Option<u32>, start_index: u32) -> Vec<Stri
         return vec![base];
     }
     let first = u64::from(start_index);
-    (0..u64::from(subgroup_vm_count(size)))
-        .map(|k| format!("{base}-{}", first + k))
-        .collect()
+    (0..u64::from(subgroup_vm_count(size))).map(|k| format!("{base}-{}", first + k)).collect()
 }
 
 /// The master VM of an MCI: the first VM in key (id) order whose status is Running.
 pub fn master_vm(vms: &[VmStatusInfo]) -> Option<&VmStatusInfo> {
-    vms.iter()
-        .filter(|vm| vm.vm_status() == VmStatus::Running)
-        .min_by(|a, b| a.id.cmp(&b.id))
+    vms.iter().filter(|vm| vm.vm_status() == VmStatus::Running).min_by(|a, b| a.id.cmp(&b.id))
 }
 
 #[cfg(test)]
@@ -525,10 +460,7 @@ mod tests {
     use VmStatus::*;
 
     fn repeat(parts: &[(VmStatus, usize)]) -> Vec<VmStatus> {
-        parts
-            .iter()
-            .flat_map(|&(s, n)| std::iter::repeat_n(s, n))
-            .collect()
+        parts.iter().flat_map(|&(s, n)| std::iter::repeat_n(s, n)).collect()
     }
 
     // --- aggregate_status ---------------------------------------------------------------------
@@ -544,16 +476,8 @@ mod tests {
     #[test]
     fn aggregate_reference_examples() {
         check_aggregate(&[(Running, 10)], None, "Running:10 (R:10/10)");
-        check_aggregate(
-            &[(Running, 7), (Failed, 3)],
-            None,
-            "Partial-Running:7 (R:7/10)",
-        );
-        check_aggregate(
-            &[(Running, 5), (Failed, 5)],
-            None,
-            "Partial-Failed:5 (R:5/10)",
-        );
+        check_aggregate(&[(Running, 7), (Failed, 3)], None, "Partial-Running:7 (R:7/10)");
+        check_aggregate(&[(Running, 5), (Failed, 5)], None, "Partial-Failed:5 (R:5/10)");
         check_aggregate(&[(Failed, 1)], None, "Failed:1 (R:0/1)");
         check_aggregate(&[(Terminated, 5)], None, "Terminated:5 (R:0/5)");
     }
@@ -561,39 +485,15 @@ mod tests {
     #[test]
     fn aggregate_ties_follow_bucket_order() {
         // Suspended (index 1) beats Running (index 2); Running beats Terminated.
-        check_aggregate(
-            &[(Running, 2), (Suspended, 2)],
-            None,
-            "Partial-Suspended:2 (R:2/4)",
-        );
-        check_aggregate(
-            &[(Terminated, 1), (Running, 1)],
-            None,
-            "Partial-Running:1 (R:1/2)",
-        );
+        check_aggregate(&[(Running, 2), (Suspended, 2)], None, "Partial-Suspended:2 (R:2/4)");
+        check_aggregate(&[(Terminated, 1), (Running, 1)], None, "Partial-Running:1 (R:1/2)");
         // Terminating (index 8) beats Registering and Undefined, loses to Creating.
-        check_aggregate(
-            &[(Undefined, 1), (Registering, 1), (Terminating, 1)],
-            None,
-            "Partial-Terminating:1 (R:0/3)",
-        );
-        check_aggregate(
-            &[(Terminating, 1), (Creating, 1)],
-            None,
-            "Partial-Creating:1 (R:0/2)",
-        );
-        check_aggregate(
-            &[(Registering, 2), (Undefined, 2)],
-            None,
-            "Partial-Registering:2 (R:0/4)",
-        );
+        check_aggregate(&[(Undefined, 1), (Registering, 1), (Terminating, 1)], None, "Partial-Terminating:1 (R:0/3)");
+        check_aggregate(&[(Terminating, 1), (Creating, 1)], None, "Partial-Creating:1 (R:0/2)");
+        check_aggregate(&[(Registering, 2), (Undefined, 2)], None, "Partial-Registering:2 (R:0/4)");
         check_aggregate(&[(Undefined, 3)], None, "Undefined:3 (R:0/3)");
         // The strictly greatest count wins regardless of order.
-        check_aggregate(
-            &[(Failed, 1), (Suspending, 3)],
-            None,
-            "Partial-Suspending:3 (R:0/4)",
-        );
+        check_aggregate(&[(Failed, 1), (Suspending, 3)], None, "Partial-Suspending:3 (R:0/4)");
     }
 
     #[test]
@@ -695,33 +595,13 @@ mod tests {
     #[test]
     fn mci_status_cases() {
         let cases: [(&[VmStatus], StatusContext<'_>, &str); 8] = [
-            (
-                &[],
-                ctx("Running:2 (R:2/2)", "None", "None", (2, 0, 0)),
-                "Empty",
-            ),
+            (&[], ctx("Running:2 (R:2/2)", "None", "None", (2, 0, 0)), "Empty"),
             (&[], ctx("", "", "", (0, 0, 0)), "Empty"),
-            (
-                &[],
-                ctx("Preparing", "Create", "Running", (0, 0, 0)),
-                "Preparing",
-            ),
-            (
-                &[],
-                ctx("Prepared", "Create", "Running", (0, 0, 0)),
-                "Prepared",
-            ),
-            (
-                &[],
-                ctx("Creating", "Create", "Running", (0, 0, 0)),
-                "Creating",
-            ),
+            (&[], ctx("Preparing", "Create", "Running", (0, 0, 0)), "Preparing"),
+            (&[], ctx("Prepared", "Create", "Running", (0, 0, 0)), "Prepared"),
+            (&[], ctx("Creating", "Create", "Running", (0, 0, 0)), "Creating"),
             (&[], ctx("Failed", "None", "None", (0, 0, 0)), "Failed"),
-            (
-                &[Running, Running],
-                ctx("Creating", "Create", "Running", (3, 3, 0)),
-                "Partial-Running:2 (R:2/3)",
-            ),
+            (&[Running, Running], ctx("Creating", "Create", "Running", (3, 3, 0)), "Partial-Running:2 (R:2/3)"),
             (
                 &[Suspended, Running],
                 ctx("Running:2 (R:2/2)", "Suspend", "Suspended", (9, 9, 9)),
@@ -812,8 +692,7 @@ mod tests {
             Some(Completion {
                 target_status: "Terminated",
                 target_action: TargetAction::Terminate,
-                system_message: "terminated VM. No action is acceptable except deletion"
-                    .to_string(),
+                system_message: "terminated VM. No action is acceptable except deletion".to_string(),
                 refresh_access: false,
             })
         );
@@ -825,23 +704,13 @@ mod tests {
         let intent = action_intent(TargetAction::Suspend).unwrap();
         intent.apply_to(&mut vm);
         assert_eq!(
-            (
-                vm.status.as_str(),
-                vm.target_action.as_str(),
-                vm.target_status.as_str()
-            ),
+            (vm.status.as_str(), vm.target_action.as_str(), vm.target_status.as_str()),
             ("Suspending", "Suspend", "Suspended")
         );
         vm.set_status(Suspended);
-        completion(vm.vm_status(), &vm.target_status)
-            .unwrap()
-            .apply_to(&mut vm);
+        completion(vm.vm_status(), &vm.target_status).unwrap().apply_to(&mut vm);
         assert_eq!(
-            (
-                vm.target_action.as_str(),
-                vm.target_status.as_str(),
-                vm.system_message.as_str()
-            ),
+            (vm.target_action.as_str(), vm.target_status.as_str(), vm.system_message.as_str()),
             ("None", "None", "Suspended==Suspended")
         );
     }
@@ -863,11 +732,7 @@ mod tests {
         ];
         for (action, expected) in cases {
             let got = action_intent(action);
-            assert_eq!(
-                got.map(|i| (i.target_status, i.immediate_status)),
-                expected,
-                "{action:?}"
-            );
+            assert_eq!(got.map(|i| (i.target_status, i.immediate_status)), expected, "{action:?}");
             if let Some(i) = got {
                 assert_eq!(i.target_action, action);
             }
@@ -887,11 +752,7 @@ mod tests {
             (A::Terminate, &[Terminated, Failed, Undefined], true),
             (A::Terminate, &[Terminated, Terminating], false),
             (A::Terminate, &[Terminated, Running], false),
-            (
-                A::Suspend,
-                &[Suspended, Failed, Terminated, Undefined],
-                true,
-            ),
+            (A::Suspend, &[Suspended, Failed, Terminated, Undefined], true),
             (A::Suspend, &[Suspended, Suspending], false),
             (A::Suspend, &[Suspended, Running], false),
             (A::Resume, &[Running, Failed, Terminated, Undefined], true),
@@ -904,11 +765,7 @@ mod tests {
             (A::Reboot, &[], true),
         ];
         for (action, statuses, expected) in cases {
-            assert_eq!(
-                mci_intent_reached(action, statuses),
-                expected,
-                "{action:?} {statuses:?}"
-            );
+            assert_eq!(mci_intent_reached(action, statuses), expected, "{action:?} {statuses:?}");
         }
     }
 
@@ -925,11 +782,7 @@ mod tests {
     #[track_caller]
     fn check_vm(status: VmStatus, action: &str, expected: Result<(), &str>) {
         let got = check_vm_transition(status, action).map_err(|e| e.to_string());
-        assert_eq!(
-            got,
-            expected.map_err(str::to_string),
-            "{action} on {status}"
-        );
+        assert_eq!(got, expected.map_err(str::to_string), "{action} on {status}");
     }
 
     #[test]
@@ -937,61 +790,28 @@ mod tests {
         let ok = Ok(());
         // Rule 0: only four actions are known.
         for action in ["refine", "create", "continue", ""] {
-            check_vm(
-                Running,
-                action,
-                Err(&format!(
-                    "requested action {action} is not matched with available actions"
-                )),
-            );
+            check_vm(Running, action, Err(&format!("requested action {action} is not matched with available actions")));
         }
         // Rule 1: already in the target (reboot on Running is allowed, v0.12).
-        check_vm(
-            Suspended,
-            "suspend",
-            Err("suspend is not allowed for VM under Suspended"),
-        );
-        check_vm(
-            Running,
-            "resume",
-            Err("resume is not allowed for VM under Running"),
-        );
+        check_vm(Suspended, "suspend", Err("suspend is not allowed for VM under Suspended"));
+        check_vm(Running, "resume", Err("resume is not allowed for VM under Running"));
         check_vm(Running, "reboot", ok);
         // Rule 2: Terminated accepts only terminate (idempotent, v0.12).
         check_vm(Terminated, "terminate", ok);
         check_vm(Terminated, "Terminate", ok);
         for action in ["suspend", "resume", "reboot"] {
-            check_vm(
-                Terminated,
-                action,
-                Err(&format!("{action} is not allowed for VM under Terminated")),
-            );
+            check_vm(Terminated, action, Err(&format!("{action} is not allowed for VM under Terminated")));
         }
         // Rule 3: transitional statuses refuse everything.
-        for status in [
-            Creating,
-            Terminating,
-            Resuming,
-            Suspending,
-            Rebooting,
-            Registering,
-        ] {
+        for status in [Creating, Terminating, Resuming, Suspending, Rebooting, Registering] {
             for action in ["suspend", "resume", "reboot", "terminate"] {
-                check_vm(
-                    status,
-                    action,
-                    Err(&format!("{action} is not allowed for VM under {status}")),
-                );
+                check_vm(status, action, Err(&format!("{action} is not allowed for VM under {status}")));
             }
         }
         // Rule 4: Suspended accepts resume and terminate only.
         check_vm(Suspended, "resume", ok);
         check_vm(Suspended, "terminate", ok);
-        check_vm(
-            Suspended,
-            "reboot",
-            Err("reboot is not allowed for VM under Suspended"),
-        );
+        check_vm(Suspended, "reboot", Err("reboot is not allowed for VM under Suspended"));
         // Rule 5: the rest is allowed.
         for action in ["suspend", "reboot", "terminate"] {
             check_vm(Running, action, ok);
@@ -1002,23 +822,12 @@ mod tests {
             }
         }
         // Case-insensitive action, echoed as given.
-        check_vm(
-            Suspended,
-            "SUSPEND",
-            Err("SUSPEND is not allowed for VM under Suspended"),
-        );
+        check_vm(Suspended, "SUSPEND", Err("SUSPEND is not allowed for VM under Suspended"));
     }
 
     #[track_caller]
-    fn check_mci(
-        status: &str,
-        target_action: TargetAction,
-        action: &str,
-        force: bool,
-        expected: Result<(), &str>,
-    ) {
-        let got = check_mci_transition("mci01", status, target_action, action, force)
-            .map_err(|e| e.to_string());
+    fn check_mci(status: &str, target_action: TargetAction, action: &str, force: bool, expected: Result<(), &str>) {
+        let got = check_mci_transition("mci01", status, target_action, action, force).map_err(|e| e.to_string());
         assert_eq!(
             got,
             expected.map_err(str::to_string),
@@ -1056,29 +865,11 @@ mod tests {
             check_mci(status, A::None, "terminate", true, ok);
         }
         // Plain words do meet the equality rules.
-        check_mci(
-            "Suspended",
-            A::None,
-            "suspend",
-            false,
-            Err("suspend is not allowed for MCI under Suspended"),
-        );
-        check_mci(
-            "Suspended",
-            A::None,
-            "reboot",
-            false,
-            Err("reboot is not allowed for MCI under Suspended"),
-        );
+        check_mci("Suspended", A::None, "suspend", false, Err("suspend is not allowed for MCI under Suspended"));
+        check_mci("Suspended", A::None, "reboot", false, Err("reboot is not allowed for MCI under Suspended"));
         check_mci("Suspended", A::None, "resume", false, ok);
         check_mci("Terminated", A::None, "terminate", false, ok);
-        check_mci(
-            "Terminated",
-            A::None,
-            "resume",
-            false,
-            Err("resume is not allowed for MCI under Terminated"),
-        );
+        check_mci("Terminated", A::None, "resume", false, Err("resume is not allowed for MCI under Terminated"));
         // A pending intent refuses before anything else, unless forced.
         check_mci(
             "Running:3 (R:3/3)",
@@ -1087,13 +878,7 @@ mod tests {
             false,
             Err("MCI mci01 is under Suspend, please try later"),
         );
-        check_mci(
-            "Running:3 (R:3/3)",
-            A::Create,
-            "bogus",
-            false,
-            Err("MCI mci01 is under Create, please try later"),
-        );
+        check_mci("Running:3 (R:3/3)", A::Create, "bogus", false, Err("MCI mci01 is under Create, please try later"));
         check_mci("Running:3 (R:3/3)", A::Suspend, "resume", true, ok);
         // Unknown actions.
         check_mci(
@@ -1110,9 +895,7 @@ mod tests {
         assert_eq!(check_mci_idle("m", TargetAction::None, false), Ok(()));
         assert_eq!(check_mci_idle("m", TargetAction::Terminate, true), Ok(()));
         assert_eq!(
-            check_mci_idle("m", TargetAction::Terminate, false)
-                .unwrap_err()
-                .to_string(),
+            check_mci_idle("m", TargetAction::Terminate, false).unwrap_err().to_string(),
             "MCI m is under Terminate, please try later"
         );
     }
@@ -1137,21 +920,9 @@ mod tests {
             ("Empty", O::None, Ok(())),
             ("Terminated:3 (R:0/3)", O::Terminate, Ok(())),
             ("Running:3 (R:3/3)", O::None, refused("Running:3 (R:3/3)")),
-            (
-                "Running:3 (R:3/3)",
-                O::Terminate,
-                refused("Running:3 (R:3/3)"),
-            ),
-            (
-                "Partial-Terminated:2 (R:1/3)",
-                O::None,
-                refused("Partial-Terminated:2 (R:1/3)"),
-            ),
-            (
-                "Partial-Failed:5 (R:5/10)",
-                O::None,
-                refused("Partial-Failed:5 (R:5/10)"),
-            ),
+            ("Running:3 (R:3/3)", O::Terminate, refused("Running:3 (R:3/3)")),
+            ("Partial-Terminated:2 (R:1/3)", O::None, refused("Partial-Terminated:2 (R:1/3)")),
+            ("Partial-Failed:5 (R:5/10)", O::None, refused("Partial-Failed:5 (R:5/10)")),
             ("Running:3 (R:3/3)", O::Force, Ok(())),
             ("Partial-Failed:5 (R:5/10)", O::Force, Ok(())),
         ];
@@ -1175,22 +946,10 @@ mod tests {
         ] {
             assert_eq!(DeleteOption::parse(word), option, "{word}");
         }
-        assert!(terminate_before_delete(
-            "Running:3 (R:3/3)",
-            DeleteOption::Terminate
-        ));
-        assert!(terminate_before_delete(
-            "Partial-Terminated:2 (R:1/3)",
-            DeleteOption::Terminate
-        ));
-        assert!(!terminate_before_delete(
-            "Terminated:3 (R:0/3)",
-            DeleteOption::Terminate
-        ));
-        assert!(!terminate_before_delete(
-            "Running:3 (R:3/3)",
-            DeleteOption::None
-        ));
+        assert!(terminate_before_delete("Running:3 (R:3/3)", DeleteOption::Terminate));
+        assert!(terminate_before_delete("Partial-Terminated:2 (R:1/3)", DeleteOption::Terminate));
+        assert!(!terminate_before_delete("Terminated:3 (R:0/3)", DeleteOption::Terminate));
+        assert!(!terminate_before_delete("Running:3 (R:3/3)", DeleteOption::None));
     }
 
     // --- naming and master VM -----------------------------------------------------------------
@@ -1206,16 +965,9 @@ mod tests {
             ("My_Group", Some(2), 1, &["my-group-1", "my-group-2"]),
         ];
         for (subgroup, size, start, expected) in cases {
-            assert_eq!(
-                vm_names(subgroup, size, start),
-                expected,
-                "{subgroup} {size:?} {start}"
-            );
+            assert_eq!(vm_names(subgroup, size, start), expected, "{subgroup} {size:?} {start}");
         }
-        assert_eq!(
-            vm_names("g", Some(2), u32::MAX),
-            ["g-4294967295", "g-4294967296"]
-        );
+        assert_eq!(vm_names("g", Some(2), u32::MAX), ["g-4294967295", "g-4294967296"]);
         assert_eq!(subgroup_vm_count(None), 1);
         assert_eq!(subgroup_vm_count(Some(0)), 1);
         assert_eq!(subgroup_vm_count(Some(7)), 7);
@@ -1233,11 +985,8 @@ mod tests {
 
     #[test]
     fn master_is_first_running_in_key_order() {
-        let vms = [
-            vm("g2-1", "Running", "10.0.0.3"),
-            vm("g1-2", "Running", "10.0.0.2"),
-            vm("g1-1", "Suspended", "10.0.0.1"),
-        ];
+        let vms =
+            [vm("g2-1", "Running", "10.0.0.3"), vm("g1-2", "Running", "10.0.0.2"), vm("g1-1", "Suspended", "10.0.0.1")];
         assert_eq!(master_vm(&vms).map(|v| v.id.as_str()), Some("g1-2"));
         // Key order is byte order: g1-10 sorts before g1-2.
         let vms = [vm("g1-2", "Running", "b"), vm("g1-10", "Running", "a")];

@@ -61,6 +61,11 @@ pub struct MciReq {
     pub post_command: MciCmdReq,
     /// `continue` (default), `rollback` or `refine`.
     pub policy_on_partial_failure: String,
+    /// Tumblebug extension: on a capacity or quota failure, create the VM on the next
+    /// candidate (another zone, then an equal-or-larger spec, then the nearest region)
+    /// instead of failing it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_failover: bool,
 }
 
 /// One subgroup of a static create request (`CreateSubGroupReq`).
@@ -96,10 +101,7 @@ pub struct CreateSubGroupReq {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub root_disk_type: String,
     /// GB; 0 means the CSP default. `"default"` and `""` are read as 0.
-    #[serde(
-        deserialize_with = "disk_size::deserialize",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "disk_size::deserialize", skip_serializing_if = "is_zero")]
     pub root_disk_size: u32,
     pub data_disk_ids: Vec<String>,
 }
@@ -112,6 +114,11 @@ pub struct MciDynamicReq {
     pub name: String,
     /// `continue` (default), `rollback` or `refine`.
     pub policy_on_partial_failure: String,
+    /// Tumblebug extension: on a capacity or quota failure, create the VM on the next
+    /// candidate (another zone, then an equal-or-larger spec, then the nearest region)
+    /// instead of failing it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_failover: bool,
     /// `yes` or `no` (default `no`).
     pub install_mon_agent: String,
     /// Up to v0.11.3 this array was called `vm`.
@@ -151,10 +158,7 @@ pub struct CreateSubGroupDynamicReq {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub root_disk_type: String,
     /// GB; 0 means the CSP default. `"default"` and `""` are read as 0.
-    #[serde(
-        deserialize_with = "disk_size::deserialize",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "disk_size::deserialize", skip_serializing_if = "is_zero")]
     pub root_disk_size: u32,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub vm_user_password: String,
@@ -225,9 +229,7 @@ pub enum ControlAction {
 
 /// An `action` query value that names no control action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "'action' should be one of these: suspend, resume, reboot, terminate, refine, continue, withdraw"
-)]
+#[error("'action' should be one of these: suspend, resume, reboot, terminate, refine, continue, withdraw")]
 pub struct UnknownControlAction(pub String);
 
 impl ControlAction {
@@ -661,6 +663,9 @@ pub struct MciInfo {
     pub post_command_result: MciSshCmdResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creation_errors: Option<MciCreationErrors>,
+    /// Tumblebug extension: whether capacity failover is allowed (see `MciReq`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_failover: bool,
 }
 
 impl MciInfo {
@@ -842,18 +847,10 @@ pub struct MciAccessInfo {
     #[serde(rename = "MciId", alias = "mciId", alias = "McisId")]
     pub mci_id: String,
     /// Upstream types this field as an access info of its own.
-    #[serde(
-        rename = "mciNlbListener",
-        alias = "McisNlbListener",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "mciNlbListener", alias = "McisNlbListener", skip_serializing_if = "Option::is_none")]
     #[schema(no_recursion)]
     pub mci_nlb_listener: Option<Box<MciAccessInfo>>,
-    #[serde(
-        rename = "MciSubGroupAccessInfo",
-        alias = "mciSubGroupAccessInfo",
-        alias = "McisSubGroupAccessInfo"
-    )]
+    #[serde(rename = "MciSubGroupAccessInfo", alias = "mciSubGroupAccessInfo", alias = "McisSubGroupAccessInfo")]
     pub mci_sub_group_access_info: Vec<MciSubGroupAccessInfo>,
 }
 
@@ -867,11 +864,7 @@ pub struct MciSubGroupAccessInfo {
     pub nlb_listener: Option<NlbListenerInfo>,
     #[serde(rename = "BastionVmId", alias = "bastionVmId")]
     pub bastion_vm_id: String,
-    #[serde(
-        rename = "MciVmAccessInfo",
-        alias = "mciVmAccessInfo",
-        alias = "McisVmAccessInfo"
-    )]
+    #[serde(rename = "MciVmAccessInfo", alias = "mciVmAccessInfo", alias = "McisVmAccessInfo")]
     pub mci_vm_access_info: Vec<MciVmAccessInfo>,
 }
 
@@ -1007,11 +1000,7 @@ pub struct ReviewResourceSummary {
 
 /// Non-negative integer from a JSON number or a numeric string (surrounding blanks allowed).
 fn integer_of<E: serde::de::Error>(field: &str, text: &str) -> Result<u32, E> {
-    text.trim().parse::<u32>().map_err(|_| {
-        E::custom(format!(
-            "{field}: expected a non-negative integer, got {text:?}"
-        ))
-    })
+    text.trim().parse::<u32>().map_err(|_| E::custom(format!("{field}: expected a non-negative integer, got {text:?}")))
 }
 
 fn integer_of_u64<E: serde::de::Error>(field: &str, n: u64) -> Result<u32, E> {
@@ -1023,9 +1012,7 @@ fn integer_of_f64<E: serde::de::Error>(field: &str, f: f64) -> Result<u32, E> {
         // Exact: integral and within range.
         Ok(f as u32)
     } else {
-        Err(E::custom(format!(
-            "{field}: expected a non-negative integer, got {f}"
-        )))
+        Err(E::custom(format!("{field}: expected a non-negative integer, got {f}")))
     }
 }
 
@@ -1082,11 +1069,7 @@ mod sub_group_size {
         }
 
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            if s.trim().is_empty() {
-                Ok(None)
-            } else {
-                super::integer_of(FIELD, s).map(Some)
-            }
+            if s.trim().is_empty() { Ok(None) } else { super::integer_of(FIELD, s).map(Some) }
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -1143,11 +1126,7 @@ mod disk_size {
 
         fn visit_str<E: de::Error>(self, s: &str) -> Result<u32, E> {
             let s = s.trim();
-            if s.is_empty() || s.eq_ignore_ascii_case("default") {
-                Ok(0)
-            } else {
-                super::integer_of(FIELD, s)
-            }
+            if s.is_empty() || s.eq_ignore_ascii_case("default") { Ok(0) } else { super::integer_of(FIELD, s) }
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<u32, E> {
@@ -1225,10 +1204,7 @@ mod tests {
     }
 
     fn keys(value: &Value) -> Vec<&str> {
-        let mut keys: Vec<&str> = value
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let mut keys: Vec<&str> = value.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
         keys.sort_unstable();
         keys
     }
@@ -1236,27 +1212,16 @@ mod tests {
     // --- the v0.11.23 OpenAPI document ------------------------------------------------------
 
     fn document() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/tumblebug-assets/swagger-v0.11.23.json"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/tumblebug-assets/swagger-v0.11.23.json");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     /// Fields whose type this crate takes from v0.12 (integers where v0.11 had strings).
-    const V012_INTEGERS: [&str; 5] = [
-        "subGroupSize",
-        "rootDiskSize",
-        "sshPort",
-        "masterSSHPort",
-        "numVMsToAdd",
-    ];
+    const V012_INTEGERS: [&str; 5] = ["subGroupSize", "rootDiskSize", "sshPort", "masterSSHPort", "numVMsToAdd"];
 
     /// The schema a property refers to (`$ref`, or the `allOf` wrapper of a described ref).
     fn referenced<'a>(doc: &'a Value, property: &Value) -> Option<&'a Value> {
-        let reference = property["$ref"]
-            .as_str()
-            .or_else(|| property["allOf"][0]["$ref"].as_str())?;
+        let reference = property["$ref"].as_str().or_else(|| property["allOf"][0]["$ref"].as_str())?;
         let name = reference.strip_prefix("#/components/schemas/")?;
         doc["components"]["schemas"].get(name)
     }
@@ -1318,75 +1283,33 @@ mod tests {
         check_against_document::<MciReq>(&doc, "model.MciReq", &[], &[]);
         check_against_document::<CreateSubGroupReq>(&doc, "model.CreateSubGroupReq", &[], &[]);
         check_against_document::<MciDynamicReq>(&doc, "model.MciDynamicReq", &[], &[]);
-        check_against_document::<CreateSubGroupDynamicReq>(
-            &doc,
-            "model.CreateSubGroupDynamicReq",
-            &[],
-            &[],
-        );
+        check_against_document::<CreateSubGroupDynamicReq>(&doc, "model.CreateSubGroupDynamicReq", &[], &[]);
         check_against_document::<MciInfo>(&doc, "model.MciInfo", &[], &[]);
         check_against_document::<VmInfo>(&doc, "model.VmInfo", &[], &[]);
         check_against_document::<MciStatusInfo>(&doc, "model.MciStatusInfo", &[], &[]);
         check_against_document::<VmStatusInfo>(&doc, "model.VmStatusInfo", &[], &[]);
-        check_against_document::<StatusCountInfo>(
-            &doc,
-            "model.StatusCountInfo",
-            &[],
-            &["countRegistering"],
-        );
+        check_against_document::<StatusCountInfo>(&doc, "model.StatusCountInfo", &[], &["countRegistering"]);
         check_against_document::<MciCreationErrors>(&doc, "model.MciCreationErrors", &[], &[]);
         check_against_document::<VmCreationError>(&doc, "model.VmCreationError", &[], &[]);
         check_against_document::<MciAccessInfo>(
             &doc,
             "model.MciAccessInfo",
-            &[
-                ("mciId", "MciId"),
-                ("mciSubGroupAccessInfo", "MciSubGroupAccessInfo"),
-            ],
+            &[("mciId", "MciId"), ("mciSubGroupAccessInfo", "MciSubGroupAccessInfo")],
             &[],
         );
         check_against_document::<MciSubGroupAccessInfo>(
             &doc,
             "model.MciSubGroupAccessInfo",
-            &[
-                ("subGroupId", "SubGroupId"),
-                ("bastionVmId", "BastionVmId"),
-                ("mciVmAccessInfo", "MciVmAccessInfo"),
-            ],
+            &[("subGroupId", "SubGroupId"), ("bastionVmId", "BastionVmId"), ("mciVmAccessInfo", "MciVmAccessInfo")],
             &[],
         );
         check_against_document::<MciVmAccessInfo>(&doc, "model.MciVmAccessInfo", &[], &[]);
         check_against_document::<ScaleOutSubGroupReq>(&doc, "model.ScaleOutSubGroupReq", &[], &[]);
-        check_against_document::<MciAssociatedResourceList>(
-            &doc,
-            "model.MciAssociatedResourceList",
-            &[],
-            &[],
-        );
-        check_against_document::<ReviewMciDynamicReqInfo>(
-            &doc,
-            "model.ReviewMciDynamicReqInfo",
-            &[],
-            &[],
-        );
-        check_against_document::<ReviewSubGroupDynamicReqInfo>(
-            &doc,
-            "model.ReviewSubGroupDynamicReqInfo",
-            &[],
-            &[],
-        );
-        check_against_document::<ReviewResourceValidation>(
-            &doc,
-            "model.ReviewResourceValidation",
-            &[],
-            &[],
-        );
-        check_against_document::<ReviewResourceSummary>(
-            &doc,
-            "model.ReviewResourceSummary",
-            &[],
-            &[],
-        );
+        check_against_document::<MciAssociatedResourceList>(&doc, "model.MciAssociatedResourceList", &[], &[]);
+        check_against_document::<ReviewMciDynamicReqInfo>(&doc, "model.ReviewMciDynamicReqInfo", &[], &[]);
+        check_against_document::<ReviewSubGroupDynamicReqInfo>(&doc, "model.ReviewSubGroupDynamicReqInfo", &[], &[]);
+        check_against_document::<ReviewResourceValidation>(&doc, "model.ReviewResourceValidation", &[], &[]);
+        check_against_document::<ReviewResourceSummary>(&doc, "model.ReviewResourceSummary", &[], &[]);
         check_against_document::<MciCmdReq>(&doc, "model.MciCmdReq", &[], &[]);
         check_against_document::<MciSshCmdResult>(&doc, "model.MciSshCmdResult", &[], &[]);
         check_against_document::<SshCmdResult>(&doc, "model.SshCmdResult", &[], &[]);
@@ -1394,24 +1317,9 @@ mod tests {
         check_against_document::<RegionInfo>(&doc, "model.RegionInfo", &[], &[]);
         check_against_document::<NlbListenerInfo>(&doc, "model.NLBListenerInfo", &[], &[]);
         check_against_document::<MciInfoList>(&doc, "infra.RestGetAllMciResponse", &[], &[]);
-        check_against_document::<MciStatusList>(
-            &doc,
-            "infra.RestGetAllMciStatusResponse",
-            &[],
-            &[],
-        );
-        check_against_document::<CheckMciDynamicReqInfo>(
-            &doc,
-            "model.CheckMciDynamicReqInfo",
-            &[],
-            &[],
-        );
-        check_against_document::<CheckSubGroupDynamicReqInfo>(
-            &doc,
-            "model.CheckSubGroupDynamicReqInfo",
-            &[],
-            &[],
-        );
+        check_against_document::<MciStatusList>(&doc, "infra.RestGetAllMciStatusResponse", &[], &[]);
+        check_against_document::<CheckMciDynamicReqInfo>(&doc, "model.CheckMciDynamicReqInfo", &[], &[]);
+        check_against_document::<CheckSubGroupDynamicReqInfo>(&doc, "model.CheckSubGroupDynamicReqInfo", &[], &[]);
         check_against_document::<MciConnectionConfigCandidatesReq>(
             &doc,
             "model.MciConnectionConfigCandidatesReq",
@@ -1454,11 +1362,7 @@ mod tests {
         assert_eq!(req.policy_on_partial_failure, "refine");
         assert_eq!(
             req.post_command,
-            MciCmdReq {
-                user_name: "cb-user".into(),
-                command: vec!["uname -a".into()],
-                timeout_minutes: 5,
-            }
+            MciCmdReq { user_name: "cb-user".into(), command: vec!["uname -a".into()], timeout_minutes: 5 }
         );
         let g = &req.sub_groups[0];
         assert_eq!(g.sub_group_size, Some(3));
@@ -1534,12 +1438,7 @@ mod tests {
             round_trips(&d);
         }
         let written = |size| {
-            to_json(&CreateSubGroupReq {
-                sub_group_size: size,
-                ..Default::default()
-            })
-            .get("subGroupSize")
-            .cloned()
+            to_json(&CreateSubGroupReq { sub_group_size: size, ..Default::default() }).get("subGroupSize").cloned()
         };
         assert_eq!(written(None), None);
         assert_eq!(written(Some(0)), Some(json!("0")));
@@ -1661,21 +1560,10 @@ mod tests {
         assert_eq!(vm.csp_vnet_id, "vpc-1");
         assert_eq!(vm.root_disk_name, "/dev/sda1");
         assert_eq!(vm.connection_config.provider_name, "aws");
-        assert_eq!(
-            vm.region,
-            RegionInfo {
-                region: "ap-northeast-2".into(),
-                zone: "ap-northeast-2a".into()
-            }
-        );
+        assert_eq!(vm.region, RegionInfo { region: "ap-northeast-2".into(), zone: "ap-northeast-2a".into() });
         assert_eq!(vm.location.latitude, 37.5);
         assert_eq!(vm.spec.as_ref().map(|s| s.vcpu), Some(2));
-        assert_eq!(
-            vm.ssh_host_key_info
-                .as_ref()
-                .map(|k| k.fingerprint.as_str()),
-            Some("SHA256:abc")
-        );
+        assert_eq!(vm.ssh_host_key_info.as_ref().map(|k| k.fingerprint.as_str()), Some("SHA256:abc"));
         assert_eq!(vm.command_status[0].status, "Completed");
         assert_eq!(vm.addtional_details[0].key, "Architecture");
         assert_eq!(vm.vm_status(), VmStatus::Running);
@@ -1703,13 +1591,7 @@ mod tests {
         assert_eq!(vm.root_disk_name, "/dev/xvda");
         assert_eq!(vm.root_disk_size, 0);
         // A zone-less region writes no zone (Go: omitempty).
-        assert_eq!(
-            to_json(&RegionInfo {
-                region: "r".into(),
-                zone: String::new()
-            }),
-            json!({"region": "r"})
-        );
+        assert_eq!(to_json(&RegionInfo { region: "r".into(), zone: String::new() }), json!({"region": "r"}));
         let bare = to_json(&VmInfo::default());
         for absent in [
             "uid",
@@ -1736,10 +1618,7 @@ mod tests {
         vm.set_status(VmStatus::Suspending);
         assert_eq!(vm.status, "Suspending");
         vm.set_target(TargetAction::Suspend, "Suspended");
-        assert_eq!(
-            (vm.target_action.as_str(), vm.target_status.as_str()),
-            ("Suspend", "Suspended")
-        );
+        assert_eq!((vm.target_action.as_str(), vm.target_status.as_str()), ("Suspend", "Suspended"));
         assert_eq!(vm.target_action(), TargetAction::Suspend);
         vm.target_action = "reboot".into();
         assert_eq!(vm.target_action(), TargetAction::Reboot);
@@ -1815,31 +1694,17 @@ mod tests {
             ..Default::default()
         };
         let mut status = MciStatusInfo {
-            vm: vec![
-                vm("g1-2", "Running", "10.0.0.2"),
-                vm("g1-1", "Failed", "10.0.0.1"),
-            ],
+            vm: vec![vm("g1-2", "Running", "10.0.0.2"), vm("g1-1", "Failed", "10.0.0.1")],
             ..Default::default()
         };
         status.set_master();
         assert_eq!(
-            (
-                status.master_vm_id.as_str(),
-                status.master_ip.as_str(),
-                status.master_ssh_port
-            ),
+            (status.master_vm_id.as_str(), status.master_ip.as_str(), status.master_ssh_port),
             ("g1-2", "10.0.0.2", 2222)
         );
         status.vm[0].status = "Suspended".into();
         status.set_master();
-        assert_eq!(
-            (
-                status.master_vm_id.as_str(),
-                status.master_ip.as_str(),
-                status.master_ssh_port
-            ),
-            ("", "", 0)
-        );
+        assert_eq!((status.master_vm_id.as_str(), status.master_ip.as_str(), status.master_ssh_port), ("", "", 0));
     }
 
     #[test]
@@ -1889,16 +1754,8 @@ mod tests {
         assert_eq!(bare.get("creationErrors"), None);
         assert_eq!(bare.get("uid"), None);
         assert_eq!(bare["systemMessage"], json!([]));
-        assert_eq!(
-            to_json(&MciInfoList {
-                mci: vec![mci.clone()]
-            })["mci"][0]["id"],
-            json!("mci01")
-        );
-        assert_eq!(
-            to_json(&McisInfoList { mcis: vec![mci] })["mcis"][0]["id"],
-            json!("mci01")
-        );
+        assert_eq!(to_json(&MciInfoList { mci: vec![mci.clone()] })["mci"][0]["id"], json!("mci01"));
+        assert_eq!(to_json(&McisInfoList { mcis: vec![mci] })["mcis"][0]["id"], json!("mci01"));
         assert_eq!(to_json(&MciStatusList::default()), json!({"mci": []}));
         assert_eq!(to_json(&McisStatusList::default()), json!({"mcis": []}));
     }
@@ -1906,10 +1763,7 @@ mod tests {
     #[test]
     fn mci_info_reads_older_documents() {
         for (message, expected) in [
-            (
-                json!("creation failed"),
-                vec!["creation failed".to_string()],
-            ),
+            (json!("creation failed"), vec!["creation failed".to_string()]),
             (json!(""), vec![]),
             (json!(null), vec![]),
             (json!(["a", "b"]), vec!["a".to_string(), "b".to_string()]),
@@ -1927,19 +1781,13 @@ mod tests {
     fn command_result_error_accepts_any_value() {
         for (err, expected) in [
             (json!(null), None),
-            (
-                json!("ssh: handshake failed"),
-                Some("ssh: handshake failed"),
-            ),
+            (json!("ssh: handshake failed"), Some("ssh: handshake failed")),
             (json!({}), Some("{}")),
         ] {
             let result: SshCmdResult = parse(json!({"vmId": "g1-1", "err": err}));
             assert_eq!(result.err.as_deref(), expected, "{err}");
         }
-        let ok = SshCmdResult {
-            command: BTreeMap::from([(0, "ls".into()), (1, "pwd".into())]),
-            ..Default::default()
-        };
+        let ok = SshCmdResult { command: BTreeMap::from([(0, "ls".into()), (1, "pwd".into())]), ..Default::default() };
         let out = to_json(&ok);
         assert_eq!(out["command"], json!({"0": "ls", "1": "pwd"}));
         assert_eq!(out["err"], json!(null));
@@ -1970,20 +1818,10 @@ mod tests {
         let out = to_json(&info);
         assert_eq!(keys(&out), ["MciId", "MciSubGroupAccessInfo"]);
         let group = &out["MciSubGroupAccessInfo"][0];
-        assert_eq!(
-            keys(group),
-            ["BastionVmId", "MciVmAccessInfo", "SubGroupId"]
-        );
+        assert_eq!(keys(group), ["BastionVmId", "MciVmAccessInfo", "SubGroupId"]);
         assert_eq!(
             keys(&group["MciVmAccessInfo"][0]),
-            [
-                "connectionConfig",
-                "privateIP",
-                "publicIP",
-                "sshPort",
-                "vmId",
-                "vmUserName"
-            ]
+            ["connectionConfig", "privateIP", "publicIP", "sshPort", "vmId", "vmUserName"]
         );
         round_trips(&info);
         // The camel-cased spelling of the OpenAPI document and the MCIS-era keys are read too.
@@ -1993,10 +1831,7 @@ mod tests {
                                        "mciVmAccessInfo": [{"vmId": "g1-1"}]}]
         }));
         assert_eq!(camel.mci_id, "mci01");
-        assert_eq!(
-            camel.mci_sub_group_access_info[0].mci_vm_access_info[0].vm_id,
-            "g1-1"
-        );
+        assert_eq!(camel.mci_sub_group_access_info[0].mci_vm_access_info[0].vm_id, "g1-1");
         let mcis: MciAccessInfo = parse(json!({
             "McisId": "m", "McisSubGroupAccessInfo": [{"SubGroupId": "g", "McisVmAccessInfo": []}]
         }));
@@ -2068,31 +1903,11 @@ mod tests {
     fn control_action_messages_and_intents() {
         use ControlAction as C;
         let cases = [
-            (
-                C::Suspend,
-                3,
-                "Suspending the MCI",
-                Some(TargetAction::Suspend),
-            ),
+            (C::Suspend, 3, "Suspending the MCI", Some(TargetAction::Suspend)),
             (C::Resume, 3, "Resuming the MCI", Some(TargetAction::Resume)),
-            (
-                C::Reboot,
-                3,
-                "Rebooting the MCI",
-                Some(TargetAction::Reboot),
-            ),
-            (
-                C::Terminate,
-                3,
-                "Terminated the MCI",
-                Some(TargetAction::Terminate),
-            ),
-            (
-                C::Terminate,
-                0,
-                "No VM to terminate in the MCI",
-                Some(TargetAction::Terminate),
-            ),
+            (C::Reboot, 3, "Rebooting the MCI", Some(TargetAction::Reboot)),
+            (C::Terminate, 3, "Terminated the MCI", Some(TargetAction::Terminate)),
+            (C::Terminate, 0, "No VM to terminate in the MCI", Some(TargetAction::Terminate)),
             (C::Refine, 3, "Refined the MCI", Some(TargetAction::Refine)),
             (C::Refine, 0, "No VM in the MCI", Some(TargetAction::Refine)),
             (C::Continue, 3, "Continue the holding MCI", None),
@@ -2127,22 +1942,11 @@ mod tests {
         <MciAccessInfo as utoipa::ToSchema>::schemas(&mut schemas);
         <MciReq as utoipa::ToSchema>::schemas(&mut schemas);
         let names: Vec<&str> = schemas.iter().map(|(name, _)| name.as_str()).collect();
-        for expected in [
-            "VmInfo",
-            "StatusCountInfo",
-            "MciSubGroupAccessInfo",
-            "CreateSubGroupReq",
-        ] {
-            assert!(
-                names.contains(&expected),
-                "{expected} missing from {names:?}"
-            );
+        for expected in ["VmInfo", "StatusCountInfo", "MciSubGroupAccessInfo", "CreateSubGroupReq"] {
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
         let schema = serde_json::to_value(<VmInfo as utoipa::PartialSchema>::schema()).unwrap();
         assert!(schema["properties"]["publicIP"].is_object(), "{schema}");
-        assert!(
-            schema["properties"]["addtionalDetails"].is_object(),
-            "{schema}"
-        );
+        assert!(schema["properties"]["addtionalDetails"].is_object(), "{schema}");
     }
 }

@@ -19,14 +19,8 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     };
     let inner_ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'+';
     let last = bytes[bytes.len() - 1];
-    let ok = first.is_ascii_alphabetic()
-        && bytes.iter().all(|&b| inner_ok(b))
-        && last.is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(NameError::Invalid(name.to_string()))
-    }
+    let ok = first.is_ascii_alphabetic() && bytes.iter().all(|&b| inner_ok(b)) && last.is_ascii_alphanumeric();
+    if ok { Ok(()) } else { Err(NameError::Invalid(name.to_string())) }
 }
 
 /// Tumblebug's `ToLower`: `_` and space become `-`, then lower-case. Applied to subgroup and
@@ -51,13 +45,7 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in [
-            "a",
-            "ns01",
-            "aws+ap-northeast-2+t3.nano".replace('.', "-").as_str(),
-            "Abc-1",
-            "a+b",
-        ] {
+        for ok in ["a", "ns01", "aws+ap-northeast-2+t3.nano".replace('.', "-").as_str(), "Abc-1", "a+b"] {
             assert_eq!(check_name(ok), Ok(()), "{ok}");
         }
         for bad in ["", "1abc", "-a", "a-", "a_b", "a b", "a.b", "a+", "é"] {
@@ -68,9 +56,6 @@ mod tests {
     #[test]
     fn lower() {
         assert_eq!(to_lower("My_Group 1"), "my-group-1");
-        assert_eq!(
-            provider_region_key("AWS", "ap-northeast-2", "t3.Nano"),
-            "aws+ap-northeast-2+t3.nano"
-        );
+        assert_eq!(provider_region_key("AWS", "ap-northeast-2", "t3.Nano"), "aws+ap-northeast-2+t3.nano");
     }
 }

@@ -53,11 +53,7 @@ pub mod azure {
 
     /// Joins the two halves into the native word.
     pub fn word(provisioning_state: &str, power_state: &str) -> String {
-        format!(
-            "{}/{}",
-            provisioning_state.to_ascii_lowercase(),
-            power_state.to_ascii_lowercase()
-        )
+        format!("{}/{}", provisioning_state.to_ascii_lowercase(), power_state.to_ascii_lowercase())
     }
 }
 
@@ -125,18 +121,7 @@ pub mod openstack {
 }
 
 /// Providers with a table of their own; anything else goes through the CB-Spider words.
-pub const PROVIDERS: [&str; 10] = [
-    "aws",
-    "gcp",
-    "azure",
-    "alibaba",
-    "tencent",
-    "ibm",
-    "ncp",
-    "openstack",
-    "nhn",
-    "kt",
-];
+pub const PROVIDERS: [&str; 10] = ["aws", "gcp", "azure", "alibaba", "tencent", "ibm", "ncp", "openstack", "nhn", "kt"];
 
 /// The Tumblebug status of a CSP's native VM state word.
 pub fn native_to_status(provider: &str, native: &str) -> VmStatus {
@@ -288,11 +273,7 @@ mod tests {
 
     fn check(provider: &str, rows: &[(&str, VmStatus)]) {
         for (native, expected) in rows {
-            assert_eq!(
-                native_to_status(provider, native),
-                *expected,
-                "{provider} {native:?}"
-            );
+            assert_eq!(native_to_status(provider, native), *expected, "{provider} {native:?}");
         }
     }
 

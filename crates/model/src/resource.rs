@@ -13,9 +13,7 @@ pub struct SimpleMsg {
 
 impl SimpleMsg {
     pub fn new(message: impl Into<String>) -> Self {
-        SimpleMsg {
-            message: message.into(),
-        }
+        SimpleMsg { message: message.into() }
     }
 }
 

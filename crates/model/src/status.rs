@@ -51,10 +51,7 @@ impl VmStatus {
 
     /// Parses a status string; anything unknown is `Undefined`, as Tumblebug does.
     pub fn parse(s: &str) -> VmStatus {
-        VmStatus::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .unwrap_or(VmStatus::Undefined)
+        VmStatus::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s)).unwrap_or(VmStatus::Undefined)
     }
 
     /// Transitional statuses block new actions (reference §3.1).

@@ -17,10 +17,7 @@ const CREATE_SECS: f64 = 2.0;
 const PER_REGION: usize = 20;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -34,29 +31,17 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn call(
-    router: &axum::Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (u16, Value, usize) {
+async fn call(router: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (u16, Value, usize) {
     let req = Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
-        .body(
-            body.map(|b| Body::from(b.to_string()))
-                .unwrap_or_else(Body::empty),
-        )
+        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
         .expect("request");
     let resp = router.clone().oneshot(req).await.expect("response");
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        bytes.len(),
-    )
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), bytes.len())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

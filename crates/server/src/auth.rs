@@ -23,9 +23,7 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// Reads `TB_AUTH_ENABLED`, `TB_API_USERNAME`, `TB_API_PASSWORD`.
     pub fn from_env() -> AuthConfig {
-        let enabled = std::env::var("TB_AUTH_ENABLED")
-            .map(|v| v.eq_ignore_ascii_case("true"))
-            .unwrap_or(false);
+        let enabled = std::env::var("TB_AUTH_ENABLED").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
         AuthConfig {
             enabled,
             username: std::env::var("TB_API_USERNAME").unwrap_or_else(|_| "default".into()),
@@ -35,11 +33,7 @@ impl AuthConfig {
 }
 
 /// Paths reachable without credentials.
-const OPEN_PATHS: [&str; 3] = [
-    "/tumblebug/readyz",
-    "/tumblebug/livez",
-    "/tumblebug/httpVersion",
-];
+const OPEN_PATHS: [&str; 3] = ["/tumblebug/readyz", "/tumblebug/livez", "/tumblebug/httpVersion"];
 
 pub struct Authenticator {
     config: AuthConfig,
@@ -50,15 +44,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(config: AuthConfig) -> Arc<Authenticator> {
-        Arc::new(Authenticator {
-            config,
-            verified: Mutex::new(None),
-        })
+        Arc::new(Authenticator { config, verified: Mutex::new(None) })
     }
 
     fn check(&self, header: Option<&HeaderValue>) -> bool {
-        let Some((user, password)) = header.and_then(|h| h.to_str().ok()).and_then(parse_basic)
-        else {
+        let Some((user, password)) = header.and_then(|h| h.to_str().ok()).and_then(parse_basic) else {
             return false;
         };
         if !constant_time_eq(user.as_bytes(), self.config.username.as_bytes()) {
@@ -78,9 +68,7 @@ impl Authenticator {
 }
 
 fn parse_basic(value: &str) -> Option<(String, String)> {
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
     let decoded = base64_decode(encoded.trim())?;
     let text = String::from_utf8(decoded).ok()?;
     let (u, p) = text.split_once(':')?;
@@ -119,26 +107,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub async fn require_auth(
-    State(auth): State<Arc<Authenticator>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn require_auth(State(auth): State<Arc<Authenticator>>, req: Request, next: Next) -> Response {
     if !auth.config.enabled || OPEN_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
     }
     if auth.check(req.headers().get(header::AUTHORIZATION)) {
         return next.run(req).await;
     }
-    let mut resp = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized: valid HTTP Basic credentials are required",
-    )
-    .into_response();
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"tumblebug\""),
-    );
+    let mut resp = ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized: valid HTTP Basic credentials are required")
+        .into_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tumblebug\""));
     resp
 }
 
@@ -148,14 +126,8 @@ mod tests {
 
     #[test]
     fn decodes_basic() {
-        assert_eq!(
-            parse_basic("Basic ZGVmYXVsdDpkZWZhdWx0"),
-            Some(("default".into(), "default".into()))
-        );
-        assert_eq!(
-            parse_basic("Basic YTpiOmM="),
-            Some(("a".into(), "b:c".into()))
-        );
+        assert_eq!(parse_basic("Basic ZGVmYXVsdDpkZWZhdWx0"), Some(("default".into(), "default".into())));
+        assert_eq!(parse_basic("Basic YTpiOmM="), Some(("a".into(), "b:c".into())));
         assert_eq!(parse_basic("Bearer x"), None);
         assert_eq!(parse_basic("Basic !!!"), None);
     }

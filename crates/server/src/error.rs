@@ -16,10 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+        ApiError { status, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -47,9 +44,9 @@ impl From<CoreError> for ApiError {
         let status = match &e {
             CoreError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-            CoreError::AlreadyExists(_)
-            | CoreError::Conflict(_)
-            | CoreError::ConcurrentUpdate(_) => StatusCode::CONFLICT,
+            CoreError::AlreadyExists(_) | CoreError::Conflict(_) | CoreError::ConcurrentUpdate(_) => {
+                StatusCode::CONFLICT
+            }
             CoreError::Cloud(c) => cloud_status(c),
             CoreError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,19 +54,13 @@ impl From<CoreError> for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %e, "request failed");
         }
-        ApiError {
-            status,
-            message: e.to_string(),
-        }
+        ApiError { status, message: e.to_string() }
     }
 }
 
 impl From<CloudError> for ApiError {
     fn from(e: CloudError) -> ApiError {
-        ApiError {
-            status: cloud_status(&e),
-            message: e.to_string(),
-        }
+        ApiError { status: cloud_status(&e), message: e.to_string() }
     }
 }
 

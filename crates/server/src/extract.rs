@@ -61,10 +61,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             tracing::debug!(status = %rejection.status(), "request body could not be read");
-            LenientJsonRejection::Body {
-                status: rejection.status(),
-                message: rejection.body_text(),
-            }
+            LenientJsonRejection::Body { status: rejection.status(), message: rejection.body_text() }
         })?;
         decode(&body).map(LenientJson).map_err(|error| {
             // Only the location is logged: the message quotes part of the offending value.
@@ -123,9 +120,7 @@ mod tests {
     }
 
     fn app() -> Router {
-        Router::new()
-            .route("/mci", post(echo))
-            .layer(DefaultBodyLimit::max(256))
+        Router::new().route("/mci", post(echo)).layer(DefaultBodyLimit::max(256))
     }
 
     async fn send(content_type: Option<&str>, body: &str) -> (StatusCode, Value) {
@@ -136,9 +131,7 @@ mod tests {
         let request = request.body(Body::from(body.to_owned())).unwrap();
         let response = app().oneshot(request).await.unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 
@@ -164,26 +157,16 @@ mod tests {
 
     #[tokio::test]
     async fn bad_field_is_a_400_with_its_path() {
-        let (status, body) = send(
-            Some("application/json"),
-            r#"{"subGroups":[{"subGroupSize":"abc"}]}"#,
-        )
-        .await;
+        let (status, body) = send(Some("application/json"), r#"{"subGroups":[{"subGroupSize":"abc"}]}"#).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            body,
-            json!({"message": "subGroups[0].subGroupSize: expected an integer, got \"abc\""})
-        );
+        assert_eq!(body, json!({"message": "subGroups[0].subGroupSize: expected an integer, got \"abc\""}));
     }
 
     #[tokio::test]
     async fn malformed_json_is_a_400_with_its_position() {
         let (status, body) = send(None, "{\"name\": \"a\",}").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            body,
-            json!({"message": "malformed JSON at line 1, column 14: trailing comma"})
-        );
+        assert_eq!(body, json!({"message": "malformed JSON at line 1, column 14: trailing comma"}));
     }
 
     #[tokio::test]
@@ -203,10 +186,7 @@ mod tests {
         });
         assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
         assert_eq!(invalid.to_string(), "name: expected a string, got 1");
-        let body = LenientJsonRejection::Body {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: "too big".into(),
-        };
+        let body = LenientJsonRejection::Body { status: StatusCode::PAYLOAD_TOO_LARGE, message: "too big".into() };
         assert_eq!(body.into_response().status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

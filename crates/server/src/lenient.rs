@@ -24,8 +24,7 @@ use std::fmt::{self, Display};
 
 use serde::de::value::StringDeserializer;
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
-    VariantAccess, Visitor,
+    self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 use serde_json::{Map, Number, Value};
 
@@ -70,11 +69,7 @@ impl LenientError {
 }
 
 fn located(path: &str, message: &str) -> String {
-    if path.is_empty() {
-        message.to_owned()
-    } else {
-        format!("{path}: {message}")
-    }
+    if path.is_empty() { message.to_owned() } else { format!("{path}: {message}") }
 }
 
 /// Parses `bytes` as JSON and reads it into `T` with Go-like leniency.
@@ -85,15 +80,8 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, LenientError> 
 
 /// Reads an already parsed JSON value into `T` with Go-like leniency.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, LenientError> {
-    T::deserialize(Lenient {
-        value,
-        path: &Path::Root,
-        depth: 0,
-    })
-    .map_err(|e| LenientError::Invalid {
-        path: e.path.unwrap_or_default(),
-        message: e.message,
-    })
+    T::deserialize(Lenient { value, path: &Path::Root, depth: 0 })
+        .map_err(|e| LenientError::Invalid { path: e.path.unwrap_or_default(), message: e.message })
 }
 
 fn malformed(error: serde_json::Error) -> LenientError {
@@ -102,11 +90,7 @@ fn malformed(error: serde_json::Error) -> LenientError {
     // serde_json appends the position to its message; it is reported in separate fields.
     let suffix = format!(" at line {line} column {column}");
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-    LenientError::Malformed {
-        line,
-        column,
-        message,
-    }
+    LenientError::Malformed { line, column, message }
 }
 
 /// Where the value being read sits in the document; a stack-allocated linked list so that
@@ -159,10 +143,7 @@ enum Segment<'a> {
 
 /// Keys that read unambiguously after a dot; others (label keys like `app.io/name`) are quoted.
 fn is_plain_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// The error type seen by serde while reading; becomes [`LenientError::Invalid`].
@@ -192,10 +173,7 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: Display>(msg: T) -> Self {
-        Self {
-            path: None,
-            message: msg.to_string(),
-        }
+        Self { path: None, message: msg.to_string() }
     }
 }
 
@@ -222,18 +200,13 @@ fn describe(value: &Value) -> String {
 
 /// Go's field matching folds case; Unicode-aware so that non-ASCII names behave the same way.
 fn fold_eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+    a.eq_ignore_ascii_case(b) || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// The name `key` refers to: an exact match first, then a case-folded one.
 fn resolve<'n>(key: &str, names: &[&'n str]) -> Option<&'n str> {
     let exact = names.iter().find(|name| **name == key);
-    exact
-        .or_else(|| names.iter().find(|name| fold_eq(name, key)))
-        .copied()
+    exact.or_else(|| names.iter().find(|name| fold_eq(name, key))).copied()
 }
 
 fn integer_of(value: &Value) -> Option<i128> {
@@ -245,19 +218,14 @@ fn integer_of(value: &Value) -> Option<i128> {
             if s.is_empty() {
                 return Some(0);
             }
-            s.parse::<i128>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().and_then(float_to_integer))
+            s.parse::<i128>().ok().or_else(|| s.parse::<f64>().ok().and_then(float_to_integer))
         }
         _ => None,
     }
 }
 
 fn number_to_integer(n: &Number) -> Option<i128> {
-    n.as_u64()
-        .map(i128::from)
-        .or_else(|| n.as_i64().map(i128::from))
-        .or_else(|| n.as_f64().and_then(float_to_integer))
+    n.as_u64().map(i128::from).or_else(|| n.as_i64().map(i128::from)).or_else(|| n.as_f64().and_then(float_to_integer))
 }
 
 fn float_to_integer(f: f64) -> Option<i128> {
@@ -325,9 +293,8 @@ impl<'a> Lenient<'a> {
         let path = self.path;
         let nests = matches!(self.value, Value::Array(_) | Value::Object(_));
         if nests && self.depth >= MAX_DEPTH {
-            let error: DeError = de::Error::custom(format_args!(
-                "more than {MAX_DEPTH} levels of nested arrays and objects"
-            ));
+            let error: DeError =
+                de::Error::custom(format_args!("more than {MAX_DEPTH} levels of nested arrays and objects"));
             drop_iteratively(self.value);
             return Err(error.at(path));
         }
@@ -389,9 +356,7 @@ impl<'a> Lenient<'a> {
             }
             Value::String(s) => visitor.visit_string(s),
             Value::Array(items) => visitor.visit_seq(Elements::new(items, self.path, self.depth)),
-            Value::Object(object) => {
-                visitor.visit_map(Entries::of_map(object, self.path, self.depth))
-            }
+            Value::Object(object) => visitor.visit_map(Entries::of_map(object, self.path, self.depth)),
         }
     }
 
@@ -407,18 +372,12 @@ impl<'a> Lenient<'a> {
     fn map<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.value {
             Value::Null => visitor.visit_map(Entries::of_map(Map::new(), self.path, self.depth)),
-            Value::Object(object) => {
-                visitor.visit_map(Entries::of_map(object, self.path, self.depth))
-            }
+            Value::Object(object) => visitor.visit_map(Entries::of_map(object, self.path, self.depth)),
             other => Err(expected("an object", &other)),
         }
     }
 
-    fn structure<'de, V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn structure<'de, V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, DeError> {
         let object = match self.value {
             Value::Null => Map::new(),
             Value::Object(object) => object,
@@ -439,21 +398,12 @@ impl<'a> Lenient<'a> {
                 None => return Err(de::Error::custom("expected an enum variant")),
             },
             other => {
-                return Err(expected(
-                    "a variant name or an object with a single key",
-                    &other,
-                ));
+                return Err(expected("a variant name or an object with a single key", &other));
             }
         };
         // An unknown name is passed through so serde reports it with the list of variants.
         let variant = resolve(&given, variants).map_or_else(|| given.clone(), str::to_owned);
-        visitor.visit_enum(Variant {
-            variant,
-            given,
-            content,
-            path: self.path,
-            depth: self.depth,
-        })
+        visitor.visit_enum(Variant { variant, given, content, path: self.path, depth: self.depth })
     }
 
     fn unit<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -510,27 +460,15 @@ impl<'de> de::Deserializer<'de> for Lenient<'_> {
         })
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         self.located(|de| de.unit(visitor))
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         self.located(|de| visitor.visit_newtype_struct(de))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
         self.located(|de| de.seq(visitor))
     }
 
@@ -578,33 +516,20 @@ struct Elements<'a> {
 
 impl<'a> Elements<'a> {
     fn new(items: Vec<Value>, path: &'a Path<'a>, depth: usize) -> Self {
-        Self {
-            items: items.into_iter(),
-            next_index: 0,
-            path,
-            depth: depth + 1,
-        }
+        Self { items: items.into_iter(), next_index: 0, path, depth: depth + 1 }
     }
 }
 
 impl<'de> SeqAccess<'de> for Elements<'_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         let Some(value) = self.items.next() else {
             return Ok(None);
         };
         let path = Path::Index(self.path, self.next_index);
         self.next_index += 1;
-        seed.deserialize(Lenient {
-            value,
-            path: &path,
-            depth: self.depth,
-        })
-        .map(Some)
+        seed.deserialize(Lenient { value, path: &path, depth: self.depth }).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -632,24 +557,12 @@ struct Entries<'a> {
 impl<'a> Entries<'a> {
     /// A map's keys are data and stay exactly as written.
     fn of_map(object: Map<String, Value>, path: &'a Path<'a>, depth: usize) -> Self {
-        let entries = object
-            .into_iter()
-            .map(|(key, value)| Entry {
-                given: key.clone(),
-                key,
-                value,
-            })
-            .collect();
+        let entries = object.into_iter().map(|(key, value)| Entry { given: key.clone(), key, value }).collect();
         Self::new(entries, path, depth)
     }
 
     /// A struct's keys are renamed to the field they fold to; nulls are dropped (absent).
-    fn of_struct(
-        object: Map<String, Value>,
-        fields: &[&str],
-        path: &'a Path<'a>,
-        depth: usize,
-    ) -> Self {
+    fn of_struct(object: Map<String, Value>, fields: &[&str], path: &'a Path<'a>, depth: usize) -> Self {
         let mut entries: Vec<Entry> = Vec::with_capacity(object.len());
         // Per field: which entry holds it and whether that key matched exactly.
         let mut claims: HashMap<&str, (usize, bool)> = HashMap::new();
@@ -658,19 +571,11 @@ impl<'a> Entries<'a> {
                 continue;
             }
             let Some(name) = resolve(&given, fields) else {
-                entries.push(Entry {
-                    key: given.clone(),
-                    given,
-                    value,
-                });
+                entries.push(Entry { key: given.clone(), given, value });
                 continue;
             };
             let exact = given == name;
-            let entry = Entry {
-                key: name.to_owned(),
-                given,
-                value,
-            };
+            let entry = Entry { key: name.to_owned(), given, value };
             match claims.get(name).copied() {
                 None => {
                     claims.insert(name, (entries.len(), exact));
@@ -690,32 +595,20 @@ impl<'a> Entries<'a> {
     }
 
     fn new(entries: Vec<Entry>, path: &'a Path<'a>, depth: usize) -> Self {
-        Self {
-            entries: entries.into_iter(),
-            pending: None,
-            path,
-            depth: depth + 1,
-        }
+        Self { entries: entries.into_iter(), pending: None, path, depth: depth + 1 }
     }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         let Some(Entry { key, given, value }) = self.entries.next() else {
             return Ok(None);
         };
         let path = Path::Key(self.path, &given);
         // Keys go through the lenient reader too, so `HashMap<u32, _>` accepts `"3"` keys.
-        let read = seed.deserialize(Lenient {
-            value: Value::String(key),
-            path: &path,
-            depth: self.depth,
-        })?;
+        let read = seed.deserialize(Lenient { value: Value::String(key), path: &path, depth: self.depth })?;
         self.pending = Some((given, value));
         Ok(Some(read))
     }
@@ -725,11 +618,7 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             return Err(de::Error::custom("map value requested before its key"));
         };
         let path = Path::Key(self.path, &given);
-        seed.deserialize(Lenient {
-            value,
-            path: &path,
-            depth: self.depth,
-        })
+        seed.deserialize(Lenient { value, path: &path, depth: self.depth })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -749,22 +638,12 @@ struct Variant<'a> {
 
 impl Variant<'_> {
     /// Reads the variant's content one level deeper, under the variant's key.
-    fn content<R>(
-        self,
-        read: impl FnOnce(Lenient<'_>) -> Result<R, DeError>,
-    ) -> Result<R, DeError> {
+    fn content<R>(self, read: impl FnOnce(Lenient<'_>) -> Result<R, DeError>) -> Result<R, DeError> {
         let Some(value) = self.content else {
-            return Err(de::Error::custom(format_args!(
-                "variant `{}` needs a value",
-                self.variant
-            )));
+            return Err(de::Error::custom(format_args!("variant `{}` needs a value", self.variant)));
         };
         let path = Path::Key(self.path, &self.given);
-        read(Lenient {
-            value,
-            path: &path,
-            depth: self.depth + 1,
-        })
+        read(Lenient { value, path: &path, depth: self.depth + 1 })
     }
 }
 
@@ -799,11 +678,7 @@ impl<'de> VariantAccess<'de> for Variant<'_> {
         self.content(|de| de::Deserializer::deserialize_tuple(de, len, visitor))
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, DeError> {
         self.content(|de| de::Deserializer::deserialize_struct(de, "", fields, visitor))
     }
 }
@@ -918,25 +793,15 @@ mod tests {
     }
 
     fn subnet(name: &str, cidr: &str, zone: &str) -> SubnetReq {
-        SubnetReq {
-            name: name.into(),
-            ipv4_cidr: cidr.into(),
-            zone: zone.into(),
-        }
+        SubnetReq { name: name.into(), ipv4_cidr: cidr.into(), zone: zone.into() }
     }
 
     fn sub_group(size: u32) -> SubGroupReq {
-        SubGroupReq {
-            sub_group_size: size,
-            ..Default::default()
-        }
+        SubGroupReq { sub_group_size: size, ..Default::default() }
     }
 
     fn mci_with_groups(groups: Vec<SubGroupReq>) -> MciReq {
-        MciReq {
-            sub_groups: groups,
-            ..Default::default()
-        }
+        MciReq { sub_groups: groups, ..Default::default() }
     }
 
     #[test]
@@ -971,47 +836,23 @@ mod tests {
 
     #[test]
     fn exact_key_wins_over_folded_key() {
-        check(
-            r#"{"NAME":"folded","name":"exact"}"#,
-            subnet("exact", "", ""),
-        );
-        check(
-            r#"{"name":"exact","NAME":"folded"}"#,
-            subnet("exact", "", ""),
-        );
-        check(
-            r#"{"Name":"folded","zone":"z","name":"exact"}"#,
-            subnet("exact", "", "z"),
-        );
+        check(r#"{"NAME":"folded","name":"exact"}"#, subnet("exact", "", ""));
+        check(r#"{"name":"exact","NAME":"folded"}"#, subnet("exact", "", ""));
+        check(r#"{"Name":"folded","zone":"z","name":"exact"}"#, subnet("exact", "", "z"));
         // Two folded keys: one of them is kept rather than failing on a duplicate field.
-        check(
-            r#"{"NAME":"first","Name":"second"}"#,
-            subnet("first", "", ""),
-        );
+        check(r#"{"NAME":"first","Name":"second"}"#, subnet("first", "", ""));
     }
 
     #[test]
     fn unknown_fields_are_ignored() {
-        check(
-            r#"{"name":"s","unknownField":1,"nested":{"deep":[1,{"x":null}]},"zone":"z"}"#,
-            subnet("s", "", "z"),
-        );
+        check(r#"{"name":"s","unknownField":1,"nested":{"deep":[1,{"x":null}]},"zone":"z"}"#, subnet("s", "", "z"));
     }
 
     #[test]
     fn absent_and_null_fields_take_defaults() {
         check("{}", VNetReq::default());
-        check(
-            r#"{"name":null,"description":null,"subnetInfoList":null,"CidrBlock":null}"#,
-            VNetReq::default(),
-        );
-        check(
-            r#"{"description":"d"}"#,
-            VNetReq {
-                description: Some("d".into()),
-                ..Default::default()
-            },
-        );
+        check(r#"{"name":null,"description":null,"subnetInfoList":null,"CidrBlock":null}"#, VNetReq::default());
+        check(r#"{"description":"d"}"#, VNetReq { description: Some("d".into()), ..Default::default() });
         // Null is absent even for a field without a default, so the error is "missing".
         check_err::<Named>(r#"{"name":null}"#, "missing field `name`");
         // A null body leaves the zero value, as Go does.
@@ -1021,34 +862,13 @@ mod tests {
     #[test]
     fn numeric_strings_fill_numbers_and_numbers_fill_strings() {
         let group = |json: &str| format!(r#"{{"subGroups":[{json}]}}"#);
-        check(
-            &group(r#"{"subGroupSize":"3"}"#),
-            mci_with_groups(vec![sub_group(3)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":3}"#),
-            mci_with_groups(vec![sub_group(3)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":3.0}"#),
-            mci_with_groups(vec![sub_group(3)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":"3.0"}"#),
-            mci_with_groups(vec![sub_group(3)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":" 7 "}"#),
-            mci_with_groups(vec![sub_group(7)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":"1e2"}"#),
-            mci_with_groups(vec![sub_group(100)]),
-        );
-        check(
-            &group(r#"{"subGroupSize":""}"#),
-            mci_with_groups(vec![sub_group(0)]),
-        );
+        check(&group(r#"{"subGroupSize":"3"}"#), mci_with_groups(vec![sub_group(3)]));
+        check(&group(r#"{"subGroupSize":3}"#), mci_with_groups(vec![sub_group(3)]));
+        check(&group(r#"{"subGroupSize":3.0}"#), mci_with_groups(vec![sub_group(3)]));
+        check(&group(r#"{"subGroupSize":"3.0"}"#), mci_with_groups(vec![sub_group(3)]));
+        check(&group(r#"{"subGroupSize":" 7 "}"#), mci_with_groups(vec![sub_group(7)]));
+        check(&group(r#"{"subGroupSize":"1e2"}"#), mci_with_groups(vec![sub_group(100)]));
+        check(&group(r#"{"subGroupSize":""}"#), mci_with_groups(vec![sub_group(0)]));
         let with = |f: fn(&mut SubGroupReq)| {
             let mut g = SubGroupReq::default();
             f(&mut g);
@@ -1057,22 +877,10 @@ mod tests {
         check(&group(r#"{"priority":"-5"}"#), with(|g| g.priority = -5));
         check(&group(r#"{"cpuRatio":"0.5"}"#), with(|g| g.cpu_ratio = 0.5));
         check(&group(r#"{"cpuRatio":2}"#), with(|g| g.cpu_ratio = 2.0));
-        check(
-            &group(r#"{"rootDiskSize":50}"#),
-            with(|g| g.root_disk_size = "50".into()),
-        );
-        check(
-            &group(r#"{"rootDiskSize":50.5}"#),
-            with(|g| g.root_disk_size = "50.5".into()),
-        );
-        check(
-            &group(r#"{"rootDiskSize":-1}"#),
-            with(|g| g.root_disk_size = "-1".into()),
-        );
-        check(
-            &group(r#"{"rootDiskSize":"default"}"#),
-            with(|g| g.root_disk_size = "default".into()),
-        );
+        check(&group(r#"{"rootDiskSize":50}"#), with(|g| g.root_disk_size = "50".into()));
+        check(&group(r#"{"rootDiskSize":50.5}"#), with(|g| g.root_disk_size = "50.5".into()));
+        check(&group(r#"{"rootDiskSize":-1}"#), with(|g| g.root_disk_size = "-1".into()));
+        check(&group(r#"{"rootDiskSize":"default"}"#), with(|g| g.root_disk_size = "default".into()));
         check(r#""22""#, Port(22));
         check(r#"["3", 4]"#, (3u32, "4".to_owned()));
         check(r#""-170141183460469231731687303715884105728""#, i128::MIN);
@@ -1080,10 +888,7 @@ mod tests {
 
     #[test]
     fn boolean_strings_fill_booleans() {
-        let mon = |on: bool| MciReq {
-            install_mon_agent: on,
-            ..Default::default()
-        };
+        let mon = |on: bool| MciReq { install_mon_agent: on, ..Default::default() };
         check(r#"{"installMonAgent":true}"#, mon(true));
         check(r#"{"installMonAgent":"true"}"#, mon(true));
         check(r#"{"InstallMonAgent":"TRUE"}"#, mon(true));
@@ -1093,33 +898,21 @@ mod tests {
 
     #[test]
     fn enum_variants_match_case_insensitively() {
-        let rule = |direction| FirewallRule {
-            direction,
-            ..Default::default()
-        };
+        let rule = |direction| FirewallRule { direction, ..Default::default() };
         check(r#"{"direction":"inbound"}"#, rule(Direction::Inbound));
         check(r#"{"Direction":"Outbound"}"#, rule(Direction::Outbound));
         check(r#"{"DIRECTION":"OUTBOUND"}"#, rule(Direction::Outbound));
         check(r#""ALL""#, Target::All);
         check(r#"{"all":null}"#, Target::All);
         check(r#"{"MCI":"mci01"}"#, Target::Mci("mci01".into()));
-        check(
-            r#"{"VM":{"MciId":"mci01","VMID":"vm-1"}}"#,
-            Target::Vm {
-                mci_id: "mci01".into(),
-                vm_id: "vm-1".into(),
-            },
-        );
+        check(r#"{"VM":{"MciId":"mci01","VMID":"vm-1"}}"#, Target::Vm { mci_id: "mci01".into(), vm_id: "vm-1".into() });
         check(r#"{"range":["1", 2.0]}"#, Target::Range(1, 2));
     }
 
     #[test]
     fn maps_keep_keys_but_read_values_leniently() {
         let labels = |pairs: &[(&str, &str)]| MciReq {
-            label: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            label: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             ..Default::default()
         };
         check(
@@ -1179,10 +972,7 @@ mod tests {
             r#"{"SubGroups":[{"SubGroupSize":[]}]}"#,
             "SubGroups[0].SubGroupSize: expected an integer, got an array",
         );
-        check_err::<MciReq>(
-            r#"{"installMonAgent":"yes"}"#,
-            r#"installMonAgent: expected a boolean, got "yes""#,
-        );
+        check_err::<MciReq>(r#"{"installMonAgent":"yes"}"#, r#"installMonAgent: expected a boolean, got "yes""#);
         check_err::<MciReq>(
             r#"{"subGroups":[{"cpuRatio":"fast"}]}"#,
             r#"subGroups[0].cpuRatio: expected a number, got "fast""#,
@@ -1197,81 +987,41 @@ mod tests {
             r#"{"bastions":[{"zone":1},{"zone":{}}]}"#,
             "bastions[1].zone: expected a string, got an object",
         );
-        check_err::<MciReq>(
-            r#"{"subGroups":{}}"#,
-            "subGroups: expected an array, got an object",
-        );
+        check_err::<MciReq>(r#"{"subGroups":{}}"#, "subGroups: expected an array, got an object");
         check_err::<MciReq>(r#"{"label":"x"}"#, r#"label: expected an object, got "x""#);
         check_err::<VNetReq>("[1]", "expected an object, got an array");
         check_err::<FirewallRule>(
             r#"{"direction":"sideways"}"#,
             "direction: unknown variant `sideways`, expected `inbound` or `outbound`",
         );
-        check_err::<Target>(
-            "3",
-            "expected a variant name or an object with a single key, got 3",
-        );
+        check_err::<Target>("3", "expected a variant name or an object with a single key, got 3");
         check_err::<Target>(r#""mci""#, "variant `mci` needs a value");
-        check_err::<Target>(
-            r#"{"all":1}"#,
-            "all: expected no value for variant `all`, got 1",
-        );
-        check_err::<Target>(
-            r#"{"vm":{"mciId":"m","vmId":[7.5]}}"#,
-            "vm.vmId: expected a string, got an array",
-        );
+        check_err::<Target>(r#"{"all":1}"#, "all: expected no value for variant `all`, got 1");
+        check_err::<Target>(r#"{"vm":{"mciId":"m","vmId":[7.5]}}"#, "vm.vmId: expected a string, got an array");
         check_err::<Vec<Named>>(r#"[{"name":"a"},{}]"#, "[1]: missing field `name`");
-        check_err::<HashMap<u8, String>>(
-            r#"{"300":"x"}"#,
-            "300: invalid value: integer `300`, expected u8",
-        );
+        check_err::<HashMap<u8, String>>(r#"{"300":"x"}"#, "300: invalid value: integer `300`, expected u8");
         check_err::<Port>(r#""http""#, r#"expected an integer, got "http""#);
-        check_err::<char>(
-            r#""ab""#,
-            r#"invalid value: string "ab", expected a character"#,
-        );
+        check_err::<char>(r#""ab""#, r#"invalid value: string "ab", expected a character"#);
     }
 
     #[test]
     fn long_strings_are_cut_in_messages() {
         let long = "x".repeat(100);
         let err = from_value::<u32>(json!(long)).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "expected an integer, got \"{}\"...",
-                "x".repeat(QUOTE_LIMIT)
-            )
-        );
+        assert_eq!(err.to_string(), format!("expected an integer, got \"{}\"...", "x".repeat(QUOTE_LIMIT)));
         assert_eq!(err.path(), Some(""));
     }
 
     #[test]
     fn malformed_json_reports_line_and_column() {
         let err = from_slice::<VNetReq>(br#"{"name": }"#).unwrap_err();
-        assert_eq!(
-            err,
-            LenientError::Malformed {
-                line: 1,
-                column: 10,
-                message: "expected value".into()
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "malformed JSON at line 1, column 10: expected value"
-        );
+        assert_eq!(err, LenientError::Malformed { line: 1, column: 10, message: "expected value".into() });
+        assert_eq!(err.to_string(), "malformed JSON at line 1, column 10: expected value");
         assert_eq!(err.path(), None);
         let err = from_slice::<VNetReq>(b"{\n  \"name\": \"a\",\n}").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "malformed JSON at line 3, column 1: trailing comma"
-        );
+        assert_eq!(err.to_string(), "malformed JSON at line 3, column 1: trailing comma");
         let err = from_slice::<VNetReq>(b"{} {}").unwrap_err();
-        assert!(
-            matches!(err, LenientError::Malformed { line: 1, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, LenientError::Malformed { line: 1, .. }), "{err}");
         let err = from_slice::<VNetReq>(b"").unwrap_err();
         assert!(matches!(err, LenientError::Malformed { .. }), "{err}");
         let err = from_slice::<VNetReq>(b"\xff\xfe").unwrap_err();
@@ -1307,32 +1057,19 @@ mod tests {
             deep = Value::Object(node);
         }
         let err = from_value::<Node>(deep).unwrap_err();
-        assert!(
-            err.to_string()
-                .ends_with("levels of nested arrays and objects"),
-            "{err}"
-        );
-        assert!(
-            err.path()
-                .is_some_and(|p| p.starts_with("children[0].children[0]"))
-        );
+        assert!(err.to_string().ends_with("levels of nested arrays and objects"), "{err}");
+        assert!(err.path().is_some_and(|p| p.starts_with("children[0].children[0]")));
 
         // An ignored field may be deeper still: it is skipped, not read.
         let mut object = Map::new();
         object.insert("name".into(), json!("s"));
         object.insert("unknown".into(), nested_arrays(20_000));
-        assert_eq!(
-            from_value::<SubnetReq>(Value::Object(object)).unwrap(),
-            subnet("s", "", "")
-        );
+        assert_eq!(from_value::<SubnetReq>(Value::Object(object)).unwrap(), subnet("s", "", ""));
 
         // The parser has its own, slightly lower, limit.
         let text = format!("{}{}", "[".repeat(500), "]".repeat(500));
         let err = from_slice::<Value>(text.as_bytes()).unwrap_err();
-        assert!(
-            err.to_string().contains("recursion limit exceeded"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
     }
 
     /// Deterministic pseudo-random source (an LCG), enough to shake out panics.
@@ -1340,10 +1077,7 @@ mod tests {
 
     impl Garbage {
         fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             self.0 >> 33
         }
 
@@ -1398,11 +1132,7 @@ mod tests {
                 "ü",
                 "💥",
             ];
-            let kind = if depth >= 6 {
-                self.next() % 5
-            } else {
-                self.next() % 7
-            };
+            let kind = if depth >= 6 { self.next() % 5 } else { self.next() % 7 };
             match kind {
                 0 => Value::Null,
                 1 => Value::Bool(self.next().is_multiple_of(2)),
@@ -1419,11 +1149,7 @@ mod tests {
                 }
                 _ => {
                     let len = self.next() % 5;
-                    Value::Object(
-                        (0..len)
-                            .map(|_| (self.pick(KEYS).to_owned(), self.value(depth + 1)))
-                            .collect(),
-                    )
+                    Value::Object((0..len).map(|_| (self.pick(KEYS).to_owned(), self.value(depth + 1))).collect())
                 }
             }
         }

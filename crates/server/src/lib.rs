@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -51,18 +49,13 @@ struct BasicAuth;
 
 impl utoipa::Modify for BasicAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-        };
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "BasicAuth",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
-        openapi.security = Some(vec![SecurityRequirement::new(
-            "BasicAuth",
-            Vec::<String>::new(),
-        )]);
+        openapi.security = Some(vec![SecurityRequirement::new("BasicAuth", Vec::<String>::new())]);
     }
 }
 
@@ -95,38 +88,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(r::get_vnet, r::delete_vnet))
         .routes(routes!(r::list_subnets, r::add_subnet))
         .routes(routes!(r::get_subnet, r::delete_subnet))
-        .routes(routes!(
-            r::create_security_group,
-            r::list_security_groups,
-            r::delete_all_security_groups
-        ))
-        .routes(routes!(
-            r::get_security_group,
-            r::update_security_group,
-            r::delete_security_group
-        ))
+        .routes(routes!(r::create_security_group, r::list_security_groups, r::delete_all_security_groups))
+        .routes(routes!(r::get_security_group, r::update_security_group, r::delete_security_group))
         .routes(routes!(r::add_rules, r::remove_rules))
-        .routes(routes!(
-            r::create_ssh_key,
-            r::list_ssh_keys,
-            r::delete_all_ssh_keys
-        ))
-        .routes(routes!(
-            r::get_ssh_key,
-            r::update_ssh_key,
-            r::delete_ssh_key
-        ))
-        .routes(routes!(
-            r::register_image,
-            r::list_images,
-            r::delete_all_images
-        ))
+        .routes(routes!(r::create_ssh_key, r::list_ssh_keys, r::delete_all_ssh_keys))
+        .routes(routes!(r::get_ssh_key, r::update_ssh_key, r::delete_ssh_key))
+        .routes(routes!(r::register_image, r::list_images, r::delete_all_images))
         .routes(routes!(r::get_image, r::update_image, r::delete_image))
-        .routes(routes!(
-            r::register_spec,
-            r::list_specs,
-            r::delete_all_specs
-        ))
+        .routes(routes!(r::register_spec, r::list_specs, r::delete_all_specs))
         .routes(routes!(r::get_spec, r::update_spec, r::delete_spec))
         .routes(routes!(mci::create_mci, mci::list_mci, mci::delete_all_mci))
         .routes(routes!(mci::create_mci_dynamic))
@@ -168,14 +137,8 @@ impl MakeRequestId for MakeId {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         let id = LAST.fetch_max(now, Ordering::Relaxed).max(now);
-        let id = if id == now {
-            now
-        } else {
-            LAST.fetch_add(1, Ordering::Relaxed) + 1
-        };
-        axum::http::HeaderValue::from_str(&id.to_string())
-            .ok()
-            .map(RequestId::new)
+        let id = if id == now { now } else { LAST.fetch_add(1, Ordering::Relaxed) + 1 };
+        axum::http::HeaderValue::from_str(&id.to_string()).ok().map(RequestId::new)
     }
 }
 
@@ -183,8 +146,7 @@ impl MakeRequestId for MakeId {
 /// `/tumblebug/api`, Basic auth (except probes), and `X-Request-Id` on every response.
 pub fn router(state: AppState, auth: AuthConfig) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let swagger =
-        utoipa_swagger_ui::SwaggerUi::new("/tumblebug/api").url("/tumblebug/api/openapi.json", doc);
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/tumblebug/api").url("/tumblebug/api/openapi.json", doc);
     let authenticator = auth::Authenticator::new(auth);
     let x_request_id = HeaderName::from_static("x-request-id");
     let api = api.merge(routes::mci::legacy_routes());
@@ -193,10 +155,7 @@ pub fn router(state: AppState, auth: AuthConfig) -> Router {
         .merge(swagger)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            authenticator,
-            auth::require_auth,
-        ))
+        .layer(axum::middleware::from_fn_with_state(authenticator, auth::require_auth))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeId))
 }

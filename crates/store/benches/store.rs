@@ -22,17 +22,10 @@ struct Bench {
 }
 
 fn bench_store(options: RedbOptions) -> Bench {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let store = Arc::new(RedbStore::open_with(dir.path().join("bench.redb"), options).unwrap());
-    Bench {
-        rt,
-        _dir: dir,
-        store,
-    }
+    Bench { rt, _dir: dir, store }
 }
 
 fn single_caller(c: &mut Criterion) {
@@ -44,20 +37,13 @@ fn single_caller(c: &mut Criterion) {
     group.bench_function("put_new_key", |b| {
         b.iter(|| {
             n += 1;
-            rt.block_on(store.put(&format!("/put/{n}"), b"value".to_vec()))
-                .unwrap()
+            rt.block_on(store.put(&format!("/put/{n}"), b"value".to_vec())).unwrap()
         })
     });
 
     rt.block_on(async {
         for chunk in (0..PRELOADED_KEYS).collect::<Vec<_>>().chunks(1000) {
-            let ops = chunk
-                .iter()
-                .map(|i| Op::Put {
-                    key: format!("/get/{i:05}"),
-                    value: vec![0u8; 256],
-                })
-                .collect();
+            let ops = chunk.iter().map(|i| Op::Put { key: format!("/get/{i:05}"), value: vec![0u8; 256] }).collect();
             store.txn(Vec::new(), ops).await.unwrap();
         }
     });
@@ -70,16 +56,12 @@ fn single_caller(c: &mut Criterion) {
         })
     });
 
-    let mut revision = rt
-        .block_on(store.put("/cas/counter", 0u64.to_le_bytes().to_vec()))
-        .unwrap();
+    let mut revision = rt.block_on(store.put("/cas/counter", 0u64.to_le_bytes().to_vec())).unwrap();
     let mut value = 0u64;
     group.bench_function("cas_increment", |b| {
         b.iter(|| {
             value += 1;
-            let outcome = rt
-                .block_on(store.cas("/cas/counter", revision, value.to_le_bytes().to_vec()))
-                .unwrap();
+            let outcome = rt.block_on(store.cas("/cas/counter", revision, value.to_le_bytes().to_vec())).unwrap();
             match outcome {
                 TxnOutcome::Committed(rev) => revision = rev,
                 TxnOutcome::Conflict => panic!("sole writer conflicted"),
@@ -126,13 +108,7 @@ fn sixteen_callers(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let variants = [
         ("group_commit", RedbOptions::default()),
-        (
-            "one_commit_per_txn",
-            RedbOptions {
-                max_batch: 1,
-                ..RedbOptions::default()
-            },
-        ),
+        ("one_commit_per_txn", RedbOptions { max_batch: 1, ..RedbOptions::default() }),
     ];
     for (name, options) in variants {
         let Bench { rt, _dir, store } = bench_store(options);

@@ -42,15 +42,8 @@ pub async fn get_missing(store: &Arc<dyn Store>) {
     clear(store.as_ref(), "/conformance/get_missing/").await;
     let store = store.as_ref();
     assert_eq!(get(store, "/conformance/get_missing/none").await, None);
-    store
-        .put("/conformance/get_missing/none-but-longer", b"x".to_vec())
-        .await
-        .expect("put");
-    assert_eq!(
-        get(store, "/conformance/get_missing/none").await,
-        None,
-        "get must match the exact key, not a prefix"
-    );
+    store.put("/conformance/get_missing/none-but-longer", b"x".to_vec()).await.expect("put");
+    assert_eq!(get(store, "/conformance/get_missing/none").await, None, "get must match the exact key, not a prefix");
 }
 
 /// A put is read back with its value and the revision the put returned; overwriting replaces both.
@@ -59,10 +52,7 @@ pub async fn put_then_get(store: &Arc<dyn Store>) {
     let store = store.as_ref();
     let key = "/conformance/put_then_get/k";
     let rev = store.put(key, b"one".to_vec()).await.expect("put");
-    assert!(
-        rev > 0,
-        "a committed write has a non-zero revision, got {rev}"
-    );
+    assert!(rev > 0, "a committed write has a non-zero revision, got {rev}");
     assert_eq!(
         get(store, key).await,
         Some(kv(key, b"one", rev)),
@@ -83,20 +73,9 @@ pub async fn revisions_increase_across_keys(store: &Arc<dyn Store>) {
     let r1 = store.put(a, b"1".to_vec()).await.expect("put a");
     let r2 = store.put(b, b"2".to_vec()).await.expect("put b");
     let r3 = store.put(a, b"3".to_vec()).await.expect("put a again");
-    assert!(
-        r1 < r2 && r2 < r3,
-        "revisions must increase across keys: {r1}, {r2}, {r3}"
-    );
-    assert_eq!(
-        revision_of(store, a).await,
-        r3,
-        "a was last written at {r3}"
-    );
-    assert_eq!(
-        revision_of(store, b).await,
-        r2,
-        "b keeps the revision of its write"
-    );
+    assert!(r1 < r2 && r2 < r3, "revisions must increase across keys: {r1}, {r2}, {r3}");
+    assert_eq!(revision_of(store, a).await, r3, "a was last written at {r3}");
+    assert_eq!(revision_of(store, b).await, r2, "b keeps the revision of its write");
 }
 
 /// `range` returns exactly the keys starting with the prefix, sorted bytewise.
@@ -106,28 +85,15 @@ pub async fn range_by_prefix(store: &Arc<dyn Store>) {
     let base = "/conformance/range";
     // Written out of order on purpose.
     for key in ["/a/2", "/b", "/ab", "/a/1", "/a", "/a/10", "/a0"] {
-        store
-            .put(&format!("{base}{key}"), key.as_bytes().to_vec())
-            .await
-            .expect("put");
+        store.put(&format!("{base}{key}"), key.as_bytes().to_vec()).await.expect("put");
     }
     let check = |prefix: &'static str, expected: &'static [&'static str]| async move {
-        let found = store
-            .range(&format!("{base}{prefix}"))
-            .await
-            .expect("range");
-        let keys: Vec<&str> = found
-            .iter()
-            .map(|kv| kv.key.strip_prefix(base).unwrap_or(&kv.key))
-            .collect();
+        let found = store.range(&format!("{base}{prefix}")).await.expect("range");
+        let keys: Vec<&str> = found.iter().map(|kv| kv.key.strip_prefix(base).unwrap_or(&kv.key)).collect();
         assert_eq!(keys, expected, "range({base}{prefix})");
         for found in &found {
             let suffix = found.key.strip_prefix(base).unwrap_or(&found.key);
-            assert_eq!(
-                found.value,
-                suffix.as_bytes(),
-                "range must return each key's own value"
-            );
+            assert_eq!(found.value, suffix.as_bytes(), "range must return each key's own value");
             assert!(found.revision > 0, "range entries carry their revision");
         }
     };
@@ -147,26 +113,14 @@ pub async fn delete(store: &Arc<dyn Store>) {
     let key = "/conformance/delete/k";
     let sibling = "/conformance/delete/k2";
     store.put(key, b"v".to_vec()).await.expect("put");
-    store
-        .put(sibling, b"v".to_vec())
-        .await
-        .expect("put sibling");
-    assert!(
-        store.delete(key).await.expect("delete"),
-        "deleting an existing key reports true"
-    );
+    store.put(sibling, b"v".to_vec()).await.expect("put sibling");
+    assert!(store.delete(key).await.expect("delete"), "deleting an existing key reports true");
     assert_eq!(get(store, key).await, None, "deleted key must be gone");
-    assert!(
-        !store.delete(key).await.expect("delete again"),
-        "deleting an absent key reports false"
-    );
+    assert!(!store.delete(key).await.expect("delete again"), "deleting an absent key reports false");
     let left = keys(store, "/conformance/delete/").await;
     assert_eq!(left, vec![sibling.to_string()], "only the sibling remains");
     let outcome = store.cas(key, 0, b"again".to_vec()).await.expect("cas");
-    assert!(
-        outcome.is_committed(),
-        "a deleted key is absent (revision 0) again, got {outcome:?}"
-    );
+    assert!(outcome.is_committed(), "a deleted key is absent (revision 0) again, got {outcome:?}");
 }
 
 /// `cas(key, 0, v)` creates the key once; a second create conflicts and leaves the first value.
@@ -180,16 +134,8 @@ pub async fn cas_create_if_absent(store: &Arc<dyn Store>) {
     };
     assert_eq!(get(store, key).await, Some(kv(key, b"first", rev)));
     let second = store.cas(key, 0, b"second".to_vec()).await.expect("cas");
-    assert_eq!(
-        second,
-        TxnOutcome::Conflict,
-        "create-if-absent of an existing key must conflict"
-    );
-    assert_eq!(
-        get(store, key).await,
-        Some(kv(key, b"first", rev)),
-        "a conflict writes nothing"
-    );
+    assert_eq!(second, TxnOutcome::Conflict, "create-if-absent of an existing key must conflict");
+    assert_eq!(get(store, key).await, Some(kv(key, b"first", rev)), "a conflict writes nothing");
 }
 
 /// A cas with the key's current revision commits; with an older one it conflicts and writes
@@ -205,22 +151,10 @@ pub async fn cas_stale_revision_conflicts(store: &Arc<dyn Store>) {
     };
     assert!(r2 > r1, "cas revision {r2} must exceed {r1}");
     let stale = store.cas(key, r1, b"v3".to_vec()).await.expect("stale cas");
-    assert_eq!(
-        stale,
-        TxnOutcome::Conflict,
-        "cas at a stale revision must conflict"
-    );
+    assert_eq!(stale, TxnOutcome::Conflict, "cas at a stale revision must conflict");
     let future = store.cas(key, r2 + 1_000_000, b"v3".to_vec()).await;
-    assert_eq!(
-        future.expect("cas"),
-        TxnOutcome::Conflict,
-        "cas at a revision the key never had must conflict"
-    );
-    assert_eq!(
-        get(store, key).await,
-        Some(kv(key, b"v2", r2)),
-        "failed cas must leave the value and revision"
-    );
+    assert_eq!(future.expect("cas"), TxnOutcome::Conflict, "cas at a revision the key never had must conflict");
+    assert_eq!(get(store, key).await, Some(kv(key, b"v2", r2)), "failed cas must leave the value and revision");
 }
 
 /// `cas_delete` removes the key only at its current revision.
@@ -231,21 +165,10 @@ pub async fn cas_delete(store: &Arc<dyn Store>) {
     let r1 = store.put(key, b"v1".to_vec()).await.expect("put");
     let r2 = store.put(key, b"v2".to_vec()).await.expect("put");
     let stale = store.cas_delete(key, r1).await.expect("cas_delete");
-    assert_eq!(
-        stale,
-        TxnOutcome::Conflict,
-        "cas_delete at a stale revision must conflict"
-    );
-    assert_eq!(
-        get(store, key).await,
-        Some(kv(key, b"v2", r2)),
-        "conflicting cas_delete keeps the key"
-    );
+    assert_eq!(stale, TxnOutcome::Conflict, "cas_delete at a stale revision must conflict");
+    assert_eq!(get(store, key).await, Some(kv(key, b"v2", r2)), "conflicting cas_delete keeps the key");
     let done = store.cas_delete(key, r2).await.expect("cas_delete");
-    assert!(
-        done.is_committed(),
-        "cas_delete at the current revision must commit, got {done:?}"
-    );
+    assert!(done.is_committed(), "cas_delete at the current revision must commit, got {done:?}");
     assert_eq!(get(store, key).await, None, "cas_delete removed the key");
 }
 
@@ -260,15 +183,9 @@ pub async fn txn_is_all_or_nothing(store: &Arc<dyn Store>) {
     let rb = store.put(b, b"b1".to_vec()).await.expect("put b");
     let ops = || {
         vec![
-            Op::Put {
-                key: a.into(),
-                value: b"a2".to_vec(),
-            },
+            Op::Put { key: a.into(), value: b"a2".to_vec() },
             Op::Delete { key: b.into() },
-            Op::Put {
-                key: c.into(),
-                value: b"c1".to_vec(),
-            },
+            Op::Put { key: c.into(), value: b"c1".to_vec() },
         ]
     };
     let compares = |b_revision| {
@@ -280,15 +197,8 @@ pub async fn txn_is_all_or_nothing(store: &Arc<dyn Store>) {
     };
 
     // One comparison out of three fails: nothing may change.
-    let outcome = store
-        .txn(compares(ra), ops())
-        .await
-        .expect("txn with a failing compare");
-    assert_eq!(
-        outcome,
-        TxnOutcome::Conflict,
-        "one failed compare fails the txn"
-    );
+    let outcome = store.txn(compares(ra), ops()).await.expect("txn with a failing compare");
+    assert_eq!(outcome, TxnOutcome::Conflict, "one failed compare fails the txn");
     assert_eq!(get(store, a).await, Some(kv(a, b"a1", ra)), "a untouched");
     assert_eq!(get(store, b).await, Some(kv(b, b"b1", rb)), "b untouched");
     assert_eq!(get(store, c).await, None, "c not created");
@@ -298,30 +208,13 @@ pub async fn txn_is_all_or_nothing(store: &Arc<dyn Store>) {
         panic!("all compares hold, txn must commit, got {outcome:?}");
     };
     assert!(rev > rb, "txn revision {rev} must exceed {rb}");
-    assert_eq!(
-        get(store, a).await,
-        Some(kv(a, b"a2", rev)),
-        "a rewritten at txn revision"
-    );
+    assert_eq!(get(store, a).await, Some(kv(a, b"a2", rev)), "a rewritten at txn revision");
     assert_eq!(get(store, b).await, None, "b deleted");
-    assert_eq!(
-        get(store, c).await,
-        Some(kv(c, b"c1", rev)),
-        "c created at txn revision"
-    );
+    assert_eq!(get(store, c).await, Some(kv(c, b"c1", rev)), "c created at txn revision");
 
     // Ops only, no compares: an unconditional multi-key write.
     let outcome = store
-        .txn(
-            Vec::new(),
-            vec![
-                Op::Put {
-                    key: b.into(),
-                    value: b"b2".to_vec(),
-                },
-                Op::Delete { key: c.into() },
-            ],
-        )
+        .txn(Vec::new(), vec![Op::Put { key: b.into(), value: b"b2".to_vec() }, Op::Delete { key: c.into() }])
         .await
         .expect("unconditional txn");
     let TxnOutcome::Committed(rev2) = outcome else {
@@ -338,51 +231,18 @@ pub async fn watch_prefix_events_in_order(store: &Arc<dyn Store>) {
     clear(store.as_ref(), "/conformance/watch/").await;
     let store = store.as_ref();
     let prefix = "/conformance/watch/in/";
-    store
-        .put("/conformance/watch/in/before", b"old".to_vec())
-        .await
-        .expect("put before watch");
+    store.put("/conformance/watch/in/before", b"old".to_vec()).await.expect("put before watch");
     let mut watch = store.watch(prefix).await.expect("watch");
 
-    let r1 = store
-        .put("/conformance/watch/in/a", b"1".to_vec())
-        .await
-        .expect("put a");
-    store
-        .put("/conformance/watch/inside-not", b"x".to_vec())
-        .await
-        .expect("put outside (prefix without slash)");
-    store
-        .put("/conformance/watch/out/a", b"x".to_vec())
-        .await
-        .expect("put outside");
-    let r2 = store
-        .put("/conformance/watch/in/b", b"2".to_vec())
-        .await
-        .expect("put b");
-    assert!(
-        store
-            .delete("/conformance/watch/in/a")
-            .await
-            .expect("delete a"),
-        "a existed"
-    );
-    assert!(
-        !store
-            .delete("/conformance/watch/in/never")
-            .await
-            .expect("delete absent"),
-        "never-written key is absent"
-    );
-    let r4 = store
-        .put("/conformance/watch/in/a", b"3".to_vec())
-        .await
-        .expect("put a again");
+    let r1 = store.put("/conformance/watch/in/a", b"1".to_vec()).await.expect("put a");
+    store.put("/conformance/watch/inside-not", b"x".to_vec()).await.expect("put outside (prefix without slash)");
+    store.put("/conformance/watch/out/a", b"x".to_vec()).await.expect("put outside");
+    let r2 = store.put("/conformance/watch/in/b", b"2".to_vec()).await.expect("put b");
+    assert!(store.delete("/conformance/watch/in/a").await.expect("delete a"), "a existed");
+    assert!(!store.delete("/conformance/watch/in/never").await.expect("delete absent"), "never-written key is absent");
+    let r4 = store.put("/conformance/watch/in/a", b"3".to_vec()).await.expect("put a again");
     // The last event proves nothing else was queued before it.
-    let done = store
-        .put("/conformance/watch/in/done", b"".to_vec())
-        .await
-        .expect("put sentinel");
+    let done = store.put("/conformance/watch/in/done", b"".to_vec()).await.expect("put sentinel");
 
     let mut seen = Vec::new();
     loop {
@@ -396,30 +256,15 @@ pub async fn watch_prefix_events_in_order(store: &Arc<dyn Store>) {
     let [put_a, put_b, delete_a, put_a_again, sentinel] = seen.as_slice() else {
         panic!("expected exactly 5 events under {prefix}, got {seen:#?}");
     };
-    assert_eq!(
-        *put_a,
-        WatchEvent::Put(kv("/conformance/watch/in/a", b"1", r1))
-    );
-    assert_eq!(
-        *put_b,
-        WatchEvent::Put(kv("/conformance/watch/in/b", b"2", r2))
-    );
+    assert_eq!(*put_a, WatchEvent::Put(kv("/conformance/watch/in/a", b"1", r1)));
+    assert_eq!(*put_b, WatchEvent::Put(kv("/conformance/watch/in/b", b"2", r2)));
     let WatchEvent::Delete { key, revision: r3 } = delete_a else {
         panic!("third event must be the delete of a, got {delete_a:?}");
     };
     assert_eq!(key, "/conformance/watch/in/a");
-    assert!(
-        r2 < *r3 && *r3 < r4,
-        "delete revision {r3} must lie between {r2} and {r4}"
-    );
-    assert_eq!(
-        *put_a_again,
-        WatchEvent::Put(kv("/conformance/watch/in/a", b"3", r4))
-    );
-    assert_eq!(
-        *sentinel,
-        WatchEvent::Put(kv("/conformance/watch/in/done", b"", done))
-    );
+    assert!(r2 < *r3 && *r3 < r4, "delete revision {r3} must lie between {r2} and {r4}");
+    assert_eq!(*put_a_again, WatchEvent::Put(kv("/conformance/watch/in/a", b"3", r4)));
+    assert_eq!(*sentinel, WatchEvent::Put(kv("/conformance/watch/in/done", b"", done)));
 }
 
 /// Many tasks incrementing one counter with get + cas: every successful cas counts exactly once
@@ -437,16 +282,10 @@ pub async fn concurrent_cas_increments_lose_no_update(store: &Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let mut won = Vec::new();
             for _ in 0..ATTEMPTS {
-                let current = store
-                    .get(key)
-                    .await
-                    .expect("get counter")
-                    .expect("counter exists");
+                let current = store.get(key).await.expect("get counter").expect("counter exists");
                 let next = parse_counter(&current.value) + 1;
-                let outcome = store
-                    .cas(key, current.revision, next.to_string().into_bytes())
-                    .await
-                    .expect("cas counter");
+                let outcome =
+                    store.cas(key, current.revision, next.to_string().into_bytes()).await.expect("cas counter");
                 if let TxnOutcome::Committed(rev) = outcome {
                     won.push(rev);
                 }
@@ -461,11 +300,7 @@ pub async fn concurrent_cas_increments_lose_no_update(store: &Arc<dyn Store>) {
     let successes = revisions.len() as u64;
     assert!(successes > 0, "at least one increment must succeed");
     let unique: HashSet<Revision> = revisions.iter().copied().collect();
-    assert_eq!(
-        unique.len(),
-        revisions.len(),
-        "two successful cas calls reported the same revision"
-    );
+    assert_eq!(unique.len(), revisions.len(), "two successful cas calls reported the same revision");
     let last = get(store.as_ref(), key).await.expect("counter exists");
     assert_eq!(
         parse_counter(&last.value),
@@ -485,17 +320,9 @@ pub async fn empty_value(store: &Arc<dyn Store>) {
     let store = store.as_ref();
     let key = "/conformance/empty_value/k";
     let rev = store.put(key, Vec::new()).await.expect("put empty");
-    assert_eq!(
-        get(store, key).await,
-        Some(kv(key, b"", rev)),
-        "an empty value must read back as present and empty"
-    );
+    assert_eq!(get(store, key).await, Some(kv(key, b"", rev)), "an empty value must read back as present and empty");
     let outcome = store.cas(key, 0, b"x".to_vec()).await.expect("cas");
-    assert_eq!(
-        outcome,
-        TxnOutcome::Conflict,
-        "a key with an empty value exists"
-    );
+    assert_eq!(outcome, TxnOutcome::Conflict, "a key with an empty value exists");
 }
 
 /// Values are bytes, not text: every byte value round-trips.
@@ -507,11 +334,7 @@ pub async fn binary_values(store: &Arc<dyn Store>) {
     for (name, value) in [("all", all_bytes), ("not_utf8", not_utf8)] {
         let key = format!("/conformance/binary/{name}");
         let rev = store.put(&key, value.clone()).await.expect("put binary");
-        assert_eq!(
-            get(store, &key).await,
-            Some(kv(&key, &value, rev)),
-            "binary value {name} must round-trip"
-        );
+        assert_eq!(get(store, &key).await, Some(kv(&key, &value, rev)), "binary value {name} must round-trip");
     }
 }
 
@@ -524,16 +347,10 @@ pub async fn large_value(store: &Arc<dyn Store>) {
     let rev = store.put(key, value.clone()).await.expect("put 1 MiB");
     let read = get(store, key).await.expect("large value present");
     assert_eq!(read.revision, rev);
-    assert!(
-        read.value == value,
-        "1 MiB value must round-trip byte for byte"
-    );
+    assert!(read.value == value, "1 MiB value must round-trip byte for byte");
     let listed = store.range("/conformance/large/").await.expect("range");
     assert_eq!(listed.len(), 1);
-    assert!(
-        listed[0].value == value,
-        "range must return the whole 1 MiB value"
-    );
+    assert!(listed[0].value == value, "range must return the whole 1 MiB value");
 }
 
 /// 10 000 keys written in shuffled order come back complete and sorted, and a sub-prefix
@@ -547,18 +364,10 @@ pub async fn range_many_keys(store: &Arc<dyn Store>) {
     // 7919 is prime and coprime with KEYS, so this visits every index once, out of order.
     let shuffled: Vec<u64> = (0..KEYS).map(|i| (i * 7919) % KEYS).collect();
     for chunk in shuffled.chunks(PER_TXN as usize) {
-        let ops = chunk
-            .iter()
-            .map(|i| Op::Put {
-                key: format!("{prefix}{i:05}"),
-                value: i.to_le_bytes().to_vec(),
-            })
-            .collect();
+        let ops =
+            chunk.iter().map(|i| Op::Put { key: format!("{prefix}{i:05}"), value: i.to_le_bytes().to_vec() }).collect();
         let outcome = store.txn(Vec::new(), ops).await.expect("bulk txn");
-        assert!(
-            outcome.is_committed(),
-            "bulk write must commit, got {outcome:?}"
-        );
+        assert!(outcome.is_committed(), "bulk write must commit, got {outcome:?}");
     }
     let all = store.range(prefix).await.expect("range all");
     assert_eq!(all.len() as u64, KEYS, "range must return every key");
@@ -567,15 +376,8 @@ pub async fn range_many_keys(store: &Arc<dyn Store>) {
         assert_eq!(found.value, i.to_le_bytes(), "value of {}", found.key);
     }
     let batch_revisions: HashSet<Revision> = all.iter().map(|kv| kv.revision).collect();
-    assert_eq!(
-        batch_revisions.len() as u64,
-        KEYS / PER_TXN,
-        "keys written by one txn share its revision"
-    );
-    let tens = store
-        .range(&format!("{prefix}012"))
-        .await
-        .expect("range sub-prefix");
+    assert_eq!(batch_revisions.len() as u64, KEYS / PER_TXN, "keys written by one txn share its revision");
+    let tens = store.range(&format!("{prefix}012")).await.expect("range sub-prefix");
     let expected: Vec<String> = (1200..1300).map(|i| format!("{prefix}{i:05}")).collect();
     let got: Vec<String> = tens.into_iter().map(|kv| kv.key).collect();
     assert_eq!(got, expected, "sub-prefix range");
@@ -583,31 +385,18 @@ pub async fn range_many_keys(store: &Arc<dyn Store>) {
 
 /// Removes whatever an earlier run left under `prefix`, so checks can rerun on a kept store.
 async fn clear(store: &dyn Store, prefix: &str) {
-    let ops: Vec<Op> = keys(store, prefix)
-        .await
-        .into_iter()
-        .map(|key| Op::Delete { key })
-        .collect();
+    let ops: Vec<Op> = keys(store, prefix).await.into_iter().map(|key| Op::Delete { key }).collect();
     if !ops.is_empty() {
-        store
-            .txn(Vec::new(), ops)
-            .await
-            .unwrap_or_else(|e| panic!("clearing {prefix} failed: {e}"));
+        store.txn(Vec::new(), ops).await.unwrap_or_else(|e| panic!("clearing {prefix} failed: {e}"));
     }
 }
 
 async fn get(store: &dyn Store, key: &str) -> Option<KeyValue> {
-    store
-        .get(key)
-        .await
-        .unwrap_or_else(|e| panic!("get {key} failed: {e}"))
+    store.get(key).await.unwrap_or_else(|e| panic!("get {key} failed: {e}"))
 }
 
 async fn revision_of(store: &dyn Store, key: &str) -> Revision {
-    get(store, key)
-        .await
-        .unwrap_or_else(|| panic!("{key} must exist"))
-        .revision
+    get(store, key).await.unwrap_or_else(|| panic!("{key} must exist")).revision
 }
 
 async fn keys(store: &dyn Store, prefix: &str) -> Vec<String> {
@@ -629,18 +418,11 @@ async fn next_event(watch: &mut Watch) -> WatchEvent {
 }
 
 fn kv(key: &str, value: &[u8], revision: Revision) -> KeyValue {
-    KeyValue {
-        key: key.to_string(),
-        value: value.to_vec(),
-        revision,
-    }
+    KeyValue { key: key.to_string(), value: value.to_vec(), revision }
 }
 
 fn compare(key: &str, revision: Revision) -> Compare {
-    Compare {
-        key: key.to_string(),
-        revision,
-    }
+    Compare { key: key.to_string(), revision }
 }
 
 fn parse_counter(bytes: &[u8]) -> u64 {

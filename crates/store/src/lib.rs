@@ -142,15 +142,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Unconditional write; returns the new revision.
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<Revision, StoreError> {
-        let ops = vec![Op::Put {
-            key: key.to_string(),
-            value,
-        }];
+        let ops = vec![Op::Put { key: key.to_string(), value }];
         match self.txn(Vec::new(), ops).await? {
             TxnOutcome::Committed(rev) => Ok(rev),
-            TxnOutcome::Conflict => {
-                Err(StoreError::Corrupt("unconditional write conflicted".into()))
-            }
+            TxnOutcome::Conflict => Err(StoreError::Corrupt("unconditional write conflicted".into())),
         }
     }
 
@@ -159,20 +154,13 @@ pub trait Store: Send + Sync + 'static {
         let Some(kv) = self.get(key).await? else {
             return Ok(false);
         };
-        let compares = vec![Compare {
-            key: key.to_string(),
-            revision: kv.revision,
-        }];
-        let ops = vec![Op::Delete {
-            key: key.to_string(),
-        }];
+        let compares = vec![Compare { key: key.to_string(), revision: kv.revision }];
+        let ops = vec![Op::Delete { key: key.to_string() }];
         match self.txn(compares, ops).await? {
             TxnOutcome::Committed(_) => Ok(true),
             // Rewritten meanwhile: delete whatever is there now.
             TxnOutcome::Conflict => {
-                let ops = vec![Op::Delete {
-                    key: key.to_string(),
-                }];
+                let ops = vec![Op::Delete { key: key.to_string() }];
                 self.txn(Vec::new(), ops).await?;
                 Ok(true)
             }
@@ -180,38 +168,14 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Writes `value` only if the key's revision is `expected` (0 = must not exist).
-    async fn cas(
-        &self,
-        key: &str,
-        expected: Revision,
-        value: Vec<u8>,
-    ) -> Result<TxnOutcome, StoreError> {
-        let compares = vec![Compare {
-            key: key.to_string(),
-            revision: expected,
-        }];
-        self.txn(
-            compares,
-            vec![Op::Put {
-                key: key.to_string(),
-                value,
-            }],
-        )
-        .await
+    async fn cas(&self, key: &str, expected: Revision, value: Vec<u8>) -> Result<TxnOutcome, StoreError> {
+        let compares = vec![Compare { key: key.to_string(), revision: expected }];
+        self.txn(compares, vec![Op::Put { key: key.to_string(), value }]).await
     }
 
     /// Deletes the key only if its revision is `expected`.
     async fn cas_delete(&self, key: &str, expected: Revision) -> Result<TxnOutcome, StoreError> {
-        let compares = vec![Compare {
-            key: key.to_string(),
-            revision: expected,
-        }];
-        self.txn(
-            compares,
-            vec![Op::Delete {
-                key: key.to_string(),
-            }],
-        )
-        .await
+        let compares = vec![Compare { key: key.to_string(), revision: expected }];
+        self.txn(compares, vec![Op::Delete { key: key.to_string() }]).await
     }
 }

@@ -46,10 +46,7 @@ pub struct RedbOptions {
 
 impl Default for RedbOptions {
     fn default() -> Self {
-        RedbOptions {
-            watch_buffer: 1024,
-            max_batch: 256,
-        }
+        RedbOptions { watch_buffer: 1024, max_batch: 256 }
     }
 }
 
@@ -85,19 +82,14 @@ impl RedbStore {
     }
 
     /// Like [`RedbStore::open`], with explicit tuning.
-    pub fn open_with(
-        path: impl AsRef<Path>,
-        options: RedbOptions,
-    ) -> Result<RedbStore, StoreError> {
+    pub fn open_with(path: impl AsRef<Path>, options: RedbOptions) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Io(format!("creating directory {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Io(format!("creating directory {}: {e}", parent.display())))?;
         }
         let db = Database::create(&path).map_err(|e| open_error(&path, e.into()))?;
-        let revision = init_tables(&db)
-            .map_err(|e| store_error(&format!("initialising {}", path.display()), e))?;
+        let revision = init_tables(&db).map_err(|e| store_error(&format!("initialising {}", path.display()), e))?;
         let db = Arc::new(db);
 
         let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
@@ -116,14 +108,7 @@ impl RedbStore {
             .spawn(move || writer.run())
             .map_err(|e| StoreError::Io(format!("starting the writer thread: {e}")))?;
         tracing::info!(path = %path.display(), revision, "opened redb store");
-        Ok(RedbStore {
-            db,
-            path,
-            requests: Some(tx),
-            writer: Some(handle),
-            watchers,
-            counters,
-        })
+        Ok(RedbStore { db, path, requests: Some(tx), writer: Some(handle), watchers, counters })
     }
 
     /// The file this store lives in.
@@ -150,9 +135,7 @@ impl RedbStore {
     async fn read<T, F>(&self, what: &'static str, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&ReadOnlyTable<&'static str, (u64, &'static [u8])>) -> Result<T, redb::Error>
-            + Send
-            + 'static,
+        F: FnOnce(&ReadOnlyTable<&'static str, (u64, &'static [u8])>) -> Result<T, redb::Error> + Send + 'static,
     {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
@@ -186,11 +169,7 @@ impl Store for RedbStore {
         self.read("get", move |table| {
             Ok(table.get(key.as_str())?.map(|entry| {
                 let (revision, value) = entry.value();
-                KeyValue {
-                    key,
-                    value: value.to_vec(),
-                    revision,
-                }
+                KeyValue { key, value: value.to_vec(), revision }
             }))
         })
         .await
@@ -208,11 +187,7 @@ impl Store for RedbStore {
                     break;
                 }
                 let (revision, value) = entry.value();
-                found.push(KeyValue {
-                    key: key.to_string(),
-                    value: value.to_vec(),
-                    revision,
-                });
+                found.push(KeyValue { key: key.to_string(), value: value.to_vec(), revision });
             }
             Ok(found)
         })
@@ -221,17 +196,12 @@ impl Store for RedbStore {
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let request = Request {
-            txn: TxnRequest { compares, ops },
-            reply,
-        };
+        let request = Request { txn: TxnRequest { compares, ops }, reply };
         self.requests()?
             .send(request)
             .await
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
-        answer.await.map_err(|_| {
-            StoreError::Unavailable("the store's writer stopped before answering".into())
-        })?
+        answer.await.map_err(|_| StoreError::Unavailable("the store's writer stopped before answering".into()))?
     }
 
     async fn watch(&self, prefix: &str) -> Result<Watch, StoreError> {
@@ -247,9 +217,7 @@ fn init_tables(db: &Database) -> Result<u64, redb::Error> {
     let revision = {
         txn.open_table(KV)?;
         let meta = txn.open_table(META)?;
-        meta.get(REVISION_KEY)?
-            .map(|entry| entry.value())
-            .unwrap_or(0)
+        meta.get(REVISION_KEY)?.map(|entry| entry.value()).unwrap_or(0)
     };
     txn.commit()?;
     Ok(revision)
@@ -257,12 +225,10 @@ fn init_tables(db: &Database) -> Result<u64, redb::Error> {
 
 fn open_error(path: &Path, error: redb::Error) -> StoreError {
     match error {
-        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => {
-            StoreError::Unavailable(format!(
-                "{} is already open (by this or another process); only one store may use a file",
-                path.display()
-            ))
-        }
+        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => StoreError::Unavailable(format!(
+            "{} is already open (by this or another process); only one store may use a file",
+            path.display()
+        )),
         other => store_error(&format!("opening {}", path.display()), other),
     }
 }
@@ -271,15 +237,13 @@ fn open_error(path: &Path, error: redb::Error) -> StoreError {
 fn store_error(context: &str, error: redb::Error) -> StoreError {
     match error {
         redb::Error::Corrupted(detail) => StoreError::Corrupt(format!("{context}: {detail}")),
-        redb::Error::TableTypeMismatch { table, .. } => StoreError::Corrupt(format!(
-            "{context}: table {table} was written with other types"
-        )),
-        redb::Error::UpgradeRequired(version) => StoreError::Corrupt(format!(
-            "{context}: file format version {version} needs a manual upgrade"
-        )),
-        redb::Error::DatabaseClosed => {
-            StoreError::Unavailable(format!("{context}: the database is closed"))
+        redb::Error::TableTypeMismatch { table, .. } => {
+            StoreError::Corrupt(format!("{context}: table {table} was written with other types"))
         }
+        redb::Error::UpgradeRequired(version) => {
+            StoreError::Corrupt(format!("{context}: file format version {version} needs a manual upgrade"))
+        }
+        redb::Error::DatabaseClosed => StoreError::Unavailable(format!("{context}: the database is closed")),
         other => StoreError::Io(format!("{context}: {other}")),
     }
 }

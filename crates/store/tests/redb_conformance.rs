@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tb_store::{
-    Op, RedbOptions, RedbStore, Store, StoreError, TxnOutcome, WatchEvent, conformance,
-};
+use tb_store::{Op, RedbOptions, RedbStore, Store, StoreError, TxnOutcome, WatchEvent, conformance};
 
 fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
@@ -75,23 +73,13 @@ async fn reopen_keeps_data_and_revision_counter() {
     let a = store.get("/k/a").await.unwrap().unwrap();
     assert_eq!((a.value.as_slice(), a.revision), (b"a2".as_slice(), last));
     assert_eq!(store.get("/k/gone").await.unwrap(), None);
-    let keys: Vec<String> = store
-        .range("/k/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|kv| kv.key)
-        .collect();
+    let keys: Vec<String> = store.range("/k/").await.unwrap().into_iter().map(|kv| kv.key).collect();
     assert_eq!(keys, ["/k/a", "/k/b"]);
 
     let next = store.put("/k/c", b"c".to_vec()).await.unwrap();
     assert_eq!(next, last + 1, "the counter continues where it stopped");
     let outcome = store.cas("/k/a", last, b"a3".to_vec()).await.unwrap();
-    assert_eq!(
-        outcome,
-        TxnOutcome::Committed(last + 2),
-        "old revisions still compare"
-    );
+    assert_eq!(outcome, TxnOutcome::Committed(last + 2), "old revisions still compare");
 }
 
 #[tokio::test]
@@ -115,10 +103,7 @@ async fn second_open_of_the_same_file_fails_clearly() {
         Ok(_) => panic!("a second open of a locked file must fail"),
         Err(err) => err,
     };
-    assert!(
-        matches!(err, StoreError::Unavailable(_)),
-        "expected Unavailable, got {err:?}"
-    );
+    assert!(matches!(err, StoreError::Unavailable(_)), "expected Unavailable, got {err:?}");
     let message = err.to_string();
     assert!(
         message.contains("already open") && message.contains("store.redb"),
@@ -141,10 +126,7 @@ async fn a_file_that_is_not_redb_is_refused() {
         Ok(_) => panic!("opening garbage must fail"),
         Err(err) => err,
     };
-    assert!(
-        matches!(err, StoreError::Corrupt(_) | StoreError::Io(_)),
-        "got {err:?}"
-    );
+    assert!(matches!(err, StoreError::Corrupt(_) | StoreError::Io(_)), "got {err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -160,14 +142,8 @@ async fn readers_see_consistent_snapshots_during_writes() {
             for n in 1..=WRITES {
                 let value = n.to_string().into_bytes();
                 let ops = vec![
-                    Op::Put {
-                        key: "/c/n".into(),
-                        value: value.clone(),
-                    },
-                    Op::Put {
-                        key: "/c/mirror".into(),
-                        value,
-                    },
+                    Op::Put { key: "/c/n".into(), value: value.clone() },
+                    Op::Put { key: "/c/mirror".into(), value },
                 ];
                 let outcome = store.txn(Vec::new(), ops).await.unwrap();
                 assert!(outcome.is_committed());
@@ -217,9 +193,7 @@ async fn concurrent_writers_share_commits() {
     let mut tasks = Vec::new();
     for i in 0..WRITERS {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            store.put(&format!("/g/{i}"), b"v".to_vec()).await.unwrap()
-        }));
+        tasks.push(tokio::spawn(async move { store.put(&format!("/g/{i}"), b"v".to_vec()).await.unwrap() }));
     }
     let mut revisions = Vec::new();
     for task in tasks {
@@ -228,39 +202,25 @@ async fn concurrent_writers_share_commits() {
     revisions.sort_unstable();
     let first = revisions[0];
     let expected: Vec<u64> = (first..first + WRITERS).collect();
-    assert_eq!(
-        revisions, expected,
-        "each write has its own consecutive revision"
-    );
+    assert_eq!(revisions, expected, "each write has its own consecutive revision");
 
     let after = store.stats();
     let transactions = after.transactions - before.transactions;
     let commits = after.commits - before.commits;
     assert_eq!(transactions, WRITERS);
     // 256 writers queued at once cannot all have found the writer idle.
-    assert!(
-        commits < transactions,
-        "group commit should batch: {commits} commits for {transactions} txns"
-    );
+    assert!(commits < transactions, "group commit should batch: {commits} commits for {transactions} txns");
 }
 
 #[tokio::test]
 async fn lagging_watcher_is_dropped_without_blocking_writers() {
     let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions {
-        watch_buffer: 4,
-        ..RedbOptions::default()
-    };
+    let options = RedbOptions { watch_buffer: 4, ..RedbOptions::default() };
     let store = RedbStore::open_with(dir.path().join("store.redb"), options).unwrap();
     let mut slow = store.watch("/w/").await.unwrap();
 
     // One txn of ten puts overflows the four-event buffer at once.
-    let ops = (0..10)
-        .map(|i| Op::Put {
-            key: format!("/w/{i}"),
-            value: vec![i],
-        })
-        .collect();
+    let ops = (0..10).map(|i| Op::Put { key: format!("/w/{i}"), value: vec![i] }).collect();
     let outcome = tokio::time::timeout(Duration::from_secs(10), store.txn(Vec::new(), ops))
         .await
         .expect("a full watcher must not block the writer")
@@ -271,11 +231,7 @@ async fn lagging_watcher_is_dropped_without_blocking_writers() {
     while let Some(event) = slow.next().await {
         delivered.push(event.key().to_string());
     }
-    assert_eq!(
-        delivered,
-        ["/w/0", "/w/1", "/w/2", "/w/3"],
-        "a dropped watcher keeps what was buffered, then ends"
-    );
+    assert_eq!(delivered, ["/w/0", "/w/1", "/w/2", "/w/3"], "a dropped watcher keeps what was buffered, then ends");
 
     // Writes go on, and a new watcher works.
     let mut fresh = store.watch("/w/").await.unwrap();

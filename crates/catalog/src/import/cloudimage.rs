@@ -38,14 +38,9 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
     let region = row.required(c.region, "regionName")?;
     let name = row.required(c.name, "cspImageName")?;
     let infra_type = row.get(c.infra_type);
-    let for_vms = infra_type.is_empty()
-        || infra_type
-            .split(['|', ','])
-            .any(|t| t.trim().eq_ignore_ascii_case("vm"));
+    let for_vms = infra_type.is_empty() || infra_type.split(['|', ',']).any(|t| t.trim().eq_ignore_ascii_case("vm"));
     if !for_vms {
-        return Err(format!(
-            "infraType `{infra_type}`: a Kubernetes node image, not a VM image"
-        ));
+        return Err(format!("infraType `{infra_type}`: a Kubernetes node image, not a VM image"));
     }
     if catalog.provider(&provider).is_none() {
         return Err(format!("provider {provider} is not in the catalog"));
@@ -87,11 +82,7 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
 /// The file leaves `osArchitecture` empty for most rows but says `(ARM64)` in `osType` or
 /// `arm64` in the image name.
 fn guess_architecture(texts: &[&str]) -> &'static str {
-    if mentions(texts, &["arm64", "aarch64"]) {
-        "arm64"
-    } else {
-        "x86_64"
-    }
+    if mentions(texts, &["arm64", "aarch64"]) { "arm64" } else { "x86_64" }
 }
 
 fn mentions(texts: &[&str], words: &[&str]) -> bool {

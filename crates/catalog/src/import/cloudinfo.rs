@@ -12,22 +12,14 @@ use crate::types::Provider;
 use crate::{Catalog, CatalogError, ImportReport, Region};
 
 pub(crate) fn import(catalog: &mut Catalog, text: &str) -> Result<ImportReport, CatalogError> {
-    let doc: Value = serde_norway::from_str(text).map_err(|source| CatalogError::Yaml {
-        line: source.location().map(|l| l.line()),
-        source,
-    })?;
-    let cloud = doc
-        .get("cloud")
-        .and_then(Value::as_mapping)
-        .ok_or(CatalogError::MissingCloud)?;
+    let doc: Value = serde_norway::from_str(text)
+        .map_err(|source| CatalogError::Yaml { line: source.location().map(|l| l.line()), source })?;
+    let cloud = doc.get("cloud").and_then(Value::as_mapping).ok_or(CatalogError::MissingCloud)?;
     let keys = KeyLines::new(text);
     let mut report = ImportReport::default();
     for (csp_key, csp) in cloud {
         let Some(csp_id) = scalar(csp_key) else {
-            report.skip(
-                keys.locate(&["cloud"]),
-                "a provider key is not a string".to_string(),
-            );
+            report.skip(keys.locate(&["cloud"]), "a provider key is not a string".to_string());
             continue;
         };
         let csp_line = keys.locate(&["cloud", &csp_id]);
@@ -38,10 +30,7 @@ pub(crate) fn import(catalog: &mut Catalog, text: &str) -> Result<ImportReport, 
         let provider = csp_id.to_lowercase();
         if catalog.provider(&provider).is_none() {
             let display = text_of(csp, "description").unwrap_or_else(|| csp_id.clone());
-            catalog.upsert_provider(Provider {
-                name: provider.clone(),
-                display,
-            });
+            catalog.upsert_provider(Provider { name: provider.clone(), display });
         }
         let Some(regions) = csp.get("region").and_then(Value::as_mapping) else {
             continue;
@@ -64,28 +53,17 @@ fn region(provider: &str, id: &str, entry: &Value) -> Result<Region, String> {
         return Err("the region key is not a string".to_string());
     }
     let entry = entry.as_mapping().ok_or("the region is not a mapping")?;
-    let location = entry
-        .get("location")
-        .and_then(Value::as_mapping)
-        .ok_or("no location mapping")?;
+    let location = entry.get("location").and_then(Value::as_mapping).ok_or("no location mapping")?;
     let latitude = coordinate(location, "latitude", 90.0)?;
     let longitude = coordinate(location, "longitude", 180.0)?;
-    let display = text_of(location, "display")
-        .or_else(|| text_of(entry, "description"))
-        .unwrap_or_else(|| id.to_string());
+    let display =
+        text_of(location, "display").or_else(|| text_of(entry, "description")).unwrap_or_else(|| id.to_string());
     let zones = match entry.get("zone") {
         Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
         Some(other) => scalar(other).into_iter().collect(),
         None => Vec::new(),
     };
-    Ok(Region {
-        provider: provider.to_string(),
-        id: id.to_string(),
-        display,
-        latitude,
-        longitude,
-        zones,
-    })
+    Ok(Region { provider: provider.to_string(), id: id.to_string(), display, latitude, longitude, zones })
 }
 
 fn coordinate(location: &Mapping, key: &str, limit: f64) -> Result<f64, String> {

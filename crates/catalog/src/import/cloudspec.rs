@@ -63,9 +63,9 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
         Some(v) if v >= 0.0 => match to_usd(v, currency) {
             Some(usd) => Some(usd),
             None => {
-                applied.warnings.push(format!(
-                    "costPerHour {v} is in unsupported currency {currency}; price left unchanged"
-                ));
+                applied
+                    .warnings
+                    .push(format!("costPerHour {v} is in unsupported currency {currency}; price left unchanged"));
                 None
             }
         },
@@ -74,9 +74,7 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
     let overrides = Overrides {
         cost_usd,
         // -1 (or 0) means not measured.
-        score: row
-            .number(c.score, "evaluationScore01")?
-            .filter(|s| *s > 0.0),
+        score: row.number(c.score, "evaluationScore01")?.filter(|s| *s > 0.0),
         model: row.get(c.model),
         count: row.count(c.count, "acceleratorCount")?,
         total_memory_gib: row.number(c.memory, "acceleratorMemoryGB")?,
@@ -85,11 +83,7 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
 
     // `all` applies the row to the spec in every region of the provider that offers it.
     let regions: Vec<String> = if region.eq_ignore_ascii_case(ALL_REGIONS) {
-        catalog
-            .regions_of(&provider)
-            .iter()
-            .map(|r| r.id.clone())
-            .collect()
+        catalog.regions_of(&provider).iter().map(|r| r.id.clone()).collect()
     } else {
         vec![region.to_string()]
     };
@@ -111,9 +105,7 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
         }
     }
     if applied.updated == 0 {
-        return Err(format!(
-            "spec {provider}/{region}/{name} is not in the catalog, so its size is unknown"
-        ));
+        return Err(format!("spec {provider}/{region}/{name} is not in the catalog, so its size is unknown"));
     }
     Ok(applied)
 }
@@ -121,19 +113,10 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
 /// The accelerators after the override. `acceleratorMemoryGB` is the total over all
 /// accelerators (the real file lists 8 x A100 with 320), the catalog keeps it per accelerator.
 fn gpu(current: Option<&Gpu>, o: &Overrides<'_>) -> Gpu {
-    let count = o
-        .count
-        .filter(|n| *n > 0)
-        .or(current.map(|g| g.count))
-        .filter(|n| *n > 0)
-        .unwrap_or(1);
+    let count = o.count.filter(|n| *n > 0).or(current.map(|g| g.count)).filter(|n| *n > 0).unwrap_or(1);
     let memory_gib = match o.total_memory_gib {
         Some(total) => total / f64::from(count),
         None => current.map_or(0.0, |g| g.memory_gib),
     };
-    Gpu {
-        model: o.model.to_string(),
-        count,
-        memory_gib,
-    }
+    Gpu { model: o.model.to_string(), count, memory_gib }
 }

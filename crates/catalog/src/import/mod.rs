@@ -49,9 +49,7 @@ pub(crate) struct Row<'a> {
 impl Row<'_> {
     /// The trimmed field, empty when the column or the field is absent.
     pub(crate) fn get(&self, column: Option<usize>) -> &str {
-        column
-            .and_then(|c| self.record.get(c))
-            .map_or("", str::trim)
+        column.and_then(|c| self.record.get(c)).map_or("", str::trim)
     }
 
     /// A required field, with a message when it is empty.
@@ -77,10 +75,7 @@ impl Row<'_> {
     pub(crate) fn count(&self, column: Option<usize>, name: &str) -> Result<Option<u32>, String> {
         match self.get(column) {
             "" => Ok(None),
-            text => text
-                .parse::<u32>()
-                .map(Some)
-                .map_err(|_| format!("{name} `{text}` is not a whole number >= 0")),
+            text => text.parse::<u32>().map(Some).map_err(|_| format!("{name} `{text}` is not a whole number >= 0")),
         }
     }
 }
@@ -109,10 +104,7 @@ pub(crate) fn import_csv<C>(
     columns: impl FnOnce(&Columns) -> Result<C, CatalogError>,
     mut apply: impl FnMut(&C, &Row<'_>) -> Result<Applied, String>,
 ) -> Result<ImportReport, CatalogError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let header = reader.headers().map_err(CatalogError::CsvHeader)?;
     let resolved = columns(&Columns::new(header))?;
     let mut report = ImportReport::default();
@@ -159,11 +151,7 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(text: &'a str) -> LineCounter<'a> {
-        LineCounter {
-            text: text.as_bytes(),
-            byte: 0,
-            line: 1,
-        }
+        LineCounter { text: text.as_bytes(), byte: 0, line: 1 }
     }
 
     /// The line of the first character at or after `byte` that is not a line break (a
@@ -178,10 +166,7 @@ impl<'a> LineCounter<'a> {
             self.byte = 0;
             self.line = 1;
         }
-        self.line += self.text[self.byte..at]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        self.line += self.text[self.byte..at].iter().filter(|&&b| b == b'\n').count();
         self.byte = at;
         self.line
     }

@@ -56,8 +56,9 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
     };
     let architecture = match row.get(c.architecture) {
         "" => "x86_64",
-        text => normalize_architecture(text)
-            .ok_or_else(|| format!("architecture `{text}` is neither x86_64 nor arm64"))?,
+        text => {
+            normalize_architecture(text).ok_or_else(|| format!("architecture `{text}` is neither x86_64 nor arm64"))?
+        }
     };
     let gpu = gpu(row, c)?;
     let description = row.get(c.description);
@@ -66,11 +67,7 @@ fn apply(catalog: &mut Catalog, c: &Cols, row: &Row<'_>) -> Result<Applied, Stri
         return Err(format!("provider {provider} is not in the catalog"));
     }
     let regions: Vec<String> = if region.eq_ignore_ascii_case(ALL_REGIONS) {
-        catalog
-            .regions_of(&provider)
-            .iter()
-            .map(|r| r.id.clone())
-            .collect()
+        catalog.regions_of(&provider).iter().map(|r| r.id.clone()).collect()
     } else {
         let known = catalog
             .region(&provider, region)
@@ -127,9 +124,5 @@ fn gpu(row: &Row<'_>, c: &Cols) -> Result<Option<Gpu>, String> {
         Some(m) if m >= 0.0 => m,
         Some(m) => return Err(format!("gpu_memory_gib {m} is negative")),
     };
-    Ok(Some(Gpu {
-        model: model.to_string(),
-        count,
-        memory_gib,
-    }))
+    Ok(Some(Gpu { model: model.to_string(), count, memory_gib }))
 }

@@ -32,12 +32,7 @@ pub struct DurationOverrides {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig {
-            time_factor: 1.0,
-            seed: 0,
-            faults: FaultConfig::default(),
-            durations: DurationOverrides::default(),
-        }
+        SimConfig { time_factor: 1.0, seed: 0, faults: FaultConfig::default(), durations: DurationOverrides::default() }
     }
 }
 
@@ -50,11 +45,7 @@ impl SimConfig {
 }
 
 pub(crate) fn check_time_factor(f: f64) -> Result<(), String> {
-    if f.is_finite() && f >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("time factor must be a finite number >= 0, got {f}"))
-    }
+    if f.is_finite() && f >= 0.0 { Ok(()) } else { Err(format!("time factor must be a finite number >= 0, got {f}")) }
 }
 
 /// Which connections a fault applies to: a provider (`aws`), a connection
@@ -104,10 +95,7 @@ impl FaultConfig {
     pub fn validate(&self) -> Result<(), String> {
         for t in &self.throttle {
             if !(t.requests_per_sec.is_finite() && t.requests_per_sec >= 0.0) {
-                return Err(format!(
-                    "throttle requests_per_sec must be >= 0, got {}",
-                    t.requests_per_sec
-                ));
+                return Err(format!("throttle requests_per_sec must be >= 0, got {}", t.requests_per_sec));
             }
         }
         for t in &self.transient {
@@ -115,33 +103,21 @@ impl FaultConfig {
         }
         for s in &self.slow_create {
             if !(s.extra_secs.is_finite() && s.extra_secs >= 0.0) {
-                return Err(format!(
-                    "slow_create extra_secs must be >= 0, got {}",
-                    s.extra_secs
-                ));
+                return Err(format!("slow_create extra_secs must be >= 0, got {}", s.extra_secs));
             }
         }
         check_probability("lost_response probability", self.lost_response.probability)?;
-        check_probability(
-            "fail_after_boot probability",
-            self.fail_after_boot.probability,
-        )?;
+        check_probability("fail_after_boot probability", self.fail_after_boot.probability)?;
         let after = self.fail_after_boot.after_secs;
         if !(after.is_finite() && after >= 0.0) {
-            return Err(format!(
-                "fail_after_boot after_secs must be >= 0, got {after}"
-            ));
+            return Err(format!("fail_after_boot after_secs must be >= 0, got {after}"));
         }
         Ok(())
     }
 }
 
 fn check_probability(what: &str, p: f64) -> Result<(), String> {
-    if (0.0..=1.0).contains(&p) {
-        Ok(())
-    } else {
-        Err(format!("{what} must be within 0..=1, got {p}"))
-    }
+    if (0.0..=1.0).contains(&p) { Ok(()) } else { Err(format!("{what} must be within 0..=1, got {p}")) }
 }
 
 /// No capacity for the matching VM creates. `zone`/`spec` narrow the match when set.
@@ -221,12 +197,7 @@ pub struct FailAfterBoot {
 
 impl Default for FailAfterBoot {
     fn default() -> Self {
-        FailAfterBoot {
-            scope: Scope::all(),
-            probability: 0.0,
-            next_n: 0,
-            after_secs: 30.0,
-        }
+        FailAfterBoot { scope: Scope::all(), probability: 0.0, next_n: 0, after_secs: 30.0 }
     }
 }
 
@@ -273,18 +244,12 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        let mut c = SimConfig {
-            time_factor: -1.0,
-            ..SimConfig::default()
-        };
+        let mut c = SimConfig { time_factor: -1.0, ..SimConfig::default() };
         assert!(c.validate().is_err());
         c.time_factor = f64::NAN;
         assert!(c.validate().is_err());
         c.time_factor = 0.0;
-        c.faults.transient.push(TransientErrors {
-            scope: Scope::all(),
-            probability: 1.5,
-        });
+        c.faults.transient.push(TransientErrors { scope: Scope::all(), probability: 1.5 });
         assert!(c.validate().unwrap_err().contains("transient"));
     }
 }

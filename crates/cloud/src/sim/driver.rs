@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use super::config::{FaultConfig, SimConfig};
 use super::engine::SimCloud;
 use crate::{
-    CloudDriver, CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule,
-    KeyPairHandle, KeyPairSpec, SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec,
-    VNetHandle, VNetSpec, VmHandle, VmSpec,
+    CloudDriver, CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule, KeyPairHandle, KeyPairSpec,
+    SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec, VNetHandle, VNetSpec, VmHandle, VmSpec,
 };
 
 /// Run-time knobs of a simulated cloud, in process or over HTTP.
@@ -91,11 +90,7 @@ impl CloudDriver for SimDriver {
         self.cloud.delete_security_group(conn, csp_id).await
     }
 
-    async fn create_key_pair(
-        &self,
-        conn: &Connection,
-        spec: KeyPairSpec,
-    ) -> CloudResult<KeyPairHandle> {
+    async fn create_key_pair(&self, conn: &Connection, spec: KeyPairSpec) -> CloudResult<KeyPairHandle> {
         self.cloud.create_key_pair(conn, spec).await
     }
 
@@ -103,24 +98,12 @@ impl CloudDriver for SimDriver {
         self.cloud.delete_key_pair(conn, csp_id).await
     }
 
-    async fn create_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        spec: SubnetSpec,
-    ) -> CloudResult<SubnetHandle> {
+    async fn create_subnet(&self, conn: &Connection, vnet_csp_id: &str, spec: SubnetSpec) -> CloudResult<SubnetHandle> {
         self.cloud.create_subnet(conn, vnet_csp_id, spec).await
     }
 
-    async fn delete_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        subnet_csp_id: &str,
-    ) -> CloudResult<()> {
-        self.cloud
-            .delete_subnet(conn, vnet_csp_id, subnet_csp_id)
-            .await
+    async fn delete_subnet(&self, conn: &Connection, vnet_csp_id: &str, subnet_csp_id: &str) -> CloudResult<()> {
+        self.cloud.delete_subnet(conn, vnet_csp_id, subnet_csp_id).await
     }
 
     async fn set_security_group_rules(
@@ -129,20 +112,14 @@ impl CloudDriver for SimDriver {
         csp_id: &str,
         rules: Vec<FirewallRule>,
     ) -> CloudResult<SecurityGroupHandle> {
-        self.cloud
-            .set_security_group_rules(conn, csp_id, rules)
-            .await
+        self.cloud.set_security_group_rules(conn, csp_id, rules).await
     }
 
     async fn get_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<VNetHandle> {
         self.cloud.get_vnet(conn, csp_id).await
     }
 
-    async fn get_security_group(
-        &self,
-        conn: &Connection,
-        csp_id: &str,
-    ) -> CloudResult<SecurityGroupHandle> {
+    async fn get_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<SecurityGroupHandle> {
         self.cloud.get_security_group(conn, csp_id).await
     }
 
@@ -170,11 +147,7 @@ impl CloudDriver for SimDriver {
         self.cloud.create_vm(conn, spec).await
     }
 
-    async fn find_vm_by_token(
-        &self,
-        conn: &Connection,
-        token: &str,
-    ) -> CloudResult<Option<VmHandle>> {
+    async fn find_vm_by_token(&self, conn: &Connection, token: &str) -> CloudResult<Option<VmHandle>> {
         self.cloud.find_vm_by_token(conn, token).await
     }
 

@@ -104,14 +104,7 @@ impl SimCloudBuilder {
         let persister = match self.store {
             None => None,
             Some(store) => {
-                epoch = load(
-                    store.as_ref(),
-                    &self.catalog,
-                    self.clock.now_ms(),
-                    &mut regions,
-                    &mut public_ips,
-                )
-                .await?;
+                epoch = load(store.as_ref(), &self.catalog, self.clock.now_ms(), &mut regions, &mut public_ips).await?;
                 Some(Persister::start(store))
             }
         };
@@ -141,10 +134,7 @@ async fn load(
     public_ips: &mut HashSet<u32>,
 ) -> Result<u64, SimError> {
     fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, SimError> {
-        serde_json::from_slice(bytes).map_err(|e| SimError::Corrupt {
-            key: key.to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(bytes).map_err(|e| SimError::Corrupt { key: key.to_string(), reason: e.to_string() })
     }
     fn region_of<'a>(
         regions: &'a mut HashMap<String, Region>,
@@ -200,10 +190,8 @@ async fn load(
         store.delete(&key).await?;
     }
     let epoch = epoch + 1;
-    let meta = serde_json::to_vec(&Meta { epoch }).map_err(|e| SimError::Corrupt {
-        key: META_KEY.into(),
-        reason: e.to_string(),
-    })?;
+    let meta = serde_json::to_vec(&Meta { epoch })
+        .map_err(|e| SimError::Corrupt { key: META_KEY.into(), reason: e.to_string() })?;
     store.put(META_KEY, meta).await?;
     let vms: usize = regions.values().map(|r| r.vms.len()).sum();
     tracing::info!(epoch, vms, "sim state loaded");
@@ -213,12 +201,7 @@ async fn load(
 impl SimCloud {
     /// A sim serving every region of `catalog`.
     pub fn builder(catalog: Arc<Catalog>) -> SimCloudBuilder {
-        SimCloudBuilder {
-            catalog,
-            config: SimConfig::default(),
-            clock: SimClock::System,
-            store: None,
-        }
+        SimCloudBuilder { catalog, config: SimConfig::default(), clock: SimClock::System, store: None }
     }
 
     /// An in-memory sim on the system clock.
@@ -294,15 +277,9 @@ impl SimCloud {
 
     /// Runs `f` under the lock and queues its changes for the store before releasing it, so
     /// the store sees changes in the order they were made.
-    pub(crate) fn locked<R>(
-        &self,
-        f: impl FnOnce(&mut Inner, &mut Ctx) -> R,
-    ) -> (R, Option<oneshot::Receiver<()>>) {
+    pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut Inner, &mut Ctx) -> R) -> (R, Option<oneshot::Receiver<()>>) {
         let mut inner = self.lock();
-        let mut ctx = Ctx {
-            now: self.clock.now_ms(),
-            changes: Vec::new(),
-        };
+        let mut ctx = Ctx { now: self.clock.now_ms(), changes: Vec::new() };
         let result = f(&mut inner, &mut ctx);
         let written = match (&self.persister, ctx.changes.is_empty()) {
             (Some(p), false) => p.write(ctx.changes),
@@ -342,18 +319,8 @@ impl SimCloud {
 }
 
 impl Inner {
-    fn new(
-        config: SimConfig,
-        seed: u64,
-        regions: HashMap<String, Region>,
-        public_ips: HashSet<u32>,
-    ) -> Inner {
-        let next_seq = regions
-            .values()
-            .flat_map(|r| r.vms.values())
-            .map(|vm| vm.seq + 1)
-            .max()
-            .unwrap_or(0);
+    fn new(config: SimConfig, seed: u64, regions: HashMap<String, Region>, public_ips: HashSet<u32>) -> Inner {
+        let next_seq = regions.values().flat_map(|r| r.vms.values()).map(|vm| vm.seq + 1).max().unwrap_or(0);
         Inner {
             config,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
@@ -365,13 +332,7 @@ impl Inner {
     }
 
     /// Checks the connection and the per-call faults; returns the connection key.
-    pub fn admit(
-        &mut self,
-        catalog: &Catalog,
-        conn: &Connection,
-        now: u64,
-        what: &str,
-    ) -> CloudResult<String> {
+    pub fn admit(&mut self, catalog: &Catalog, conn: &Connection, now: u64, what: &str) -> CloudResult<String> {
         // The catalog's spelling names the region, whatever the case the caller used.
         let region = catalog
             .region(&conn.provider, &conn.region)
@@ -381,41 +342,28 @@ impl Inner {
             self.regions.insert(key.clone(), Region::new(region));
         }
         let provider = region.provider.as_str();
-        let Inner {
-            config,
-            rng,
-            buckets,
-            ..
-        } = self;
+        let Inner { config, rng, buckets, .. } = self;
         for (i, rule) in config.faults.throttle.iter().enumerate() {
             if !rule.scope.matches(provider, &key) {
                 continue;
             }
-            let bucket = buckets
-                .entry((i, key.clone()))
-                .or_insert_with(|| Bucket::full(rule.burst, now));
+            let bucket = buckets.entry((i, key.clone())).or_insert_with(|| Bucket::full(rule.burst, now));
             if !bucket.take(now, rule.requests_per_sec, rule.burst) {
                 tracing::debug!(connection = %key, what, "sim throttled a call");
-                return Err(CloudError::Throttled {
-                    region: conn.region.clone(),
-                });
+                return Err(CloudError::Throttled { region: conn.region.clone() });
             }
         }
         for rule in &config.faults.transient {
             if rule.scope.matches(provider, &key) && chance(rng, rule.probability) {
                 tracing::debug!(connection = %key, what, "sim injected a transient error");
-                return Err(CloudError::Transient(format!(
-                    "{what} in {key}: InternalError (simulated), please retry"
-                )));
+                return Err(CloudError::Transient(format!("{what} in {key}: InternalError (simulated), please retry")));
             }
         }
         Ok(key)
     }
 
     pub fn region(&mut self, key: &str) -> CloudResult<&mut Region> {
-        self.regions
-            .get_mut(key)
-            .ok_or_else(|| CloudError::UnknownConnection(key.to_string()))
+        self.regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.to_string()))
     }
 }
 
@@ -432,10 +380,7 @@ struct Bucket {
 
 impl Bucket {
     fn full(burst: u32, now: u64) -> Bucket {
-        Bucket {
-            tokens: f64::from(burst),
-            last_ms: now,
-        }
+        Bucket { tokens: f64::from(burst), last_ms: now }
     }
 
     fn take(&mut self, now: u64, rate: f64, burst: u32) -> bool {

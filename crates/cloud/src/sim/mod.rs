@@ -46,8 +46,8 @@ mod vms;
 
 pub use clock::{ManualClock, SimClock};
 pub use config::{
-    CapacityFault, DurationOverrides, FailAfterBoot, FaultConfig, LostError, LostResponse, Scope,
-    SimConfig, SlowCreate, Throttle, TransientErrors, VcpuQuota,
+    CapacityFault, DurationOverrides, FailAfterBoot, FaultConfig, LostError, LostResponse, Scope, SimConfig,
+    SlowCreate, Throttle, TransientErrors, VcpuQuota,
 };
 pub use driver::{SimAdmin, SimDriver};
 pub use engine::{SimCloud, SimCloudBuilder, SimError};

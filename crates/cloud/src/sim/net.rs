@@ -16,22 +16,12 @@ pub(crate) struct Cidr {
 
 impl Cidr {
     pub fn parse(s: &str) -> Result<Cidr, String> {
-        let (addr, len) = s
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| format!("{s:?} is not an IPv4 CIDR block (a.b.c.d/n)"))?;
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IPv4 CIDR block (a.b.c.d/n)"))?;
-        let len: u8 = len
-            .parse()
-            .ok()
-            .filter(|l| *l <= 32)
-            .ok_or_else(|| format!("{s:?} has an invalid prefix length"))?;
-        Ok(Cidr {
-            network: u32::from(addr) & mask(len),
-            len,
-        })
+        let (addr, len) =
+            s.trim().split_once('/').ok_or_else(|| format!("{s:?} is not an IPv4 CIDR block (a.b.c.d/n)"))?;
+        let addr: Ipv4Addr = addr.parse().map_err(|_| format!("{s:?} is not an IPv4 CIDR block (a.b.c.d/n)"))?;
+        let len: u8 =
+            len.parse().ok().filter(|l| *l <= 32).ok_or_else(|| format!("{s:?} has an invalid prefix length"))?;
+        Ok(Cidr { network: u32::from(addr) & mask(len), len })
     }
 
     fn size(&self) -> u64 {
@@ -59,19 +49,11 @@ impl Cidr {
 }
 
 fn mask(len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(len))
-    }
+    if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) }
 }
 
 /// A free address of `block`, drawn at random, or `None` when every host address is used.
-pub(crate) fn draw_host(
-    block: &Cidr,
-    rng: &mut Xoshiro256PlusPlus,
-    used: impl Fn(u32) -> bool,
-) -> Option<u32> {
+pub(crate) fn draw_host(block: &Cidr, rng: &mut Xoshiro256PlusPlus, used: impl Fn(u32) -> bool) -> Option<u32> {
     let (first, last) = block.hosts();
     for _ in 0..32 {
         let ip = rng.random_range(first..=last);
@@ -85,10 +67,7 @@ pub(crate) fn draw_host(
 
 /// The block public addresses come from.
 pub(crate) fn public_block() -> Cidr {
-    Cidr {
-        network: u32::from(Ipv4Addr::new(100, 64, 0, 0)),
-        len: 10,
-    }
+    Cidr { network: u32::from(Ipv4Addr::new(100, 64, 0, 0)), len: 10 }
 }
 
 pub(crate) fn to_string(ip: u32) -> String {
@@ -134,10 +113,7 @@ mod tests {
         assert_eq!(to_string(first), "10.0.1.4");
         assert_eq!(to_string(last), "10.0.1.254");
         let (first, last) = Cidr::parse("10.0.0.8/31").unwrap().hosts();
-        assert_eq!(
-            (to_string(first), to_string(last)),
-            ("10.0.0.8".into(), "10.0.0.9".into())
-        );
+        assert_eq!((to_string(first), to_string(last)), ("10.0.0.8".into(), "10.0.0.9".into()));
         let (first, last) = Cidr::parse("0.0.0.0/0").unwrap().hosts();
         assert_eq!((first, last), (4, u32::MAX - 1));
     }
@@ -159,10 +135,7 @@ mod tests {
         let ip = draw_host(&public_block(), &mut rng, |_| false).unwrap();
         let s = to_string(ip);
         assert!(s.starts_with("100."), "{s}");
-        assert!(public_block().contains(&Cidr {
-            network: ip,
-            len: 32
-        }));
+        assert!(public_block().contains(&Cidr { network: ip, len: 32 }));
         assert_eq!(from_string(&s), Some(ip));
     }
 }

@@ -62,10 +62,7 @@ const AWS_TERMINATED_LISTED_SECS: f64 = 3600.0;
 /// How long CB-Spider-style clouds keep showing `Terminated`.
 const SPIDER_TERMINATED_LISTED_SECS: f64 = 600.0;
 
-type Plan = (
-    Vec<(Phase, &'static str, f64, f64)>,
-    Option<(Phase, &'static str)>,
-);
+type Plan = (Vec<(Phase, &'static str, f64, f64)>, Option<(Phase, &'static str)>);
 
 impl Csp {
     pub fn of(provider: &str) -> Csp {
@@ -119,33 +116,16 @@ impl Csp {
 
     /// The steps of `op` for a VM currently in `from`, with their nominal durations drawn
     /// from `rng` and multiplied by `factor`.
-    pub fn track(
-        self,
-        op: Op,
-        from: &State,
-        start_ms: u64,
-        factor: f64,
-        rng: &mut Xoshiro256PlusPlus,
-    ) -> Track {
+    pub fn track(self, op: Op, from: &State, start_ms: u64, factor: f64, rng: &mut Xoshiro256PlusPlus) -> Track {
         let (steps, end) = self.plan(op, from);
         let steps = steps
             .into_iter()
             .map(|(phase, word, lo, hi)| Step {
-                state: State {
-                    phase,
-                    word: word.to_string(),
-                },
+                state: State { phase, word: word.to_string() },
                 ms: scaled_ms(between(rng, lo, hi), factor),
             })
             .collect();
-        Track {
-            start_ms,
-            steps,
-            end: end.map(|(phase, word)| State {
-                phase,
-                word: word.to_string(),
-            }),
-        }
+        Track { start_ms, steps, end: end.map(|(phase, word)| State { phase, word: word.to_string() }) }
     }
 
     fn plan(self, op: Op, from: &State) -> Plan {
@@ -153,62 +133,34 @@ impl Csp {
         let stopped = from.phase == Stopped;
         match self {
             Csp::Aws => match op {
-                Op::Create => (
-                    vec![(Creating, aws::PENDING, 20.0, 40.0)],
-                    Some((Running, aws::RUNNING)),
-                ),
-                Op::Stop => (
-                    vec![(Stopping, aws::STOPPING, 15.0, 30.0)],
-                    Some((Stopped, aws::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, aws::PENDING, 10.0, 20.0)],
-                    Some((Running, aws::RUNNING)),
-                ),
+                Op::Create => (vec![(Creating, aws::PENDING, 20.0, 40.0)], Some((Running, aws::RUNNING))),
+                Op::Stop => (vec![(Stopping, aws::STOPPING, 15.0, 30.0)], Some((Stopped, aws::STOPPED))),
+                Op::Start => (vec![(Starting, aws::PENDING, 10.0, 20.0)], Some((Running, aws::RUNNING))),
                 // EC2 reboots in place: the state stays `running` throughout.
                 Op::Reboot => (vec![], Some((Running, aws::RUNNING))),
                 Op::Terminate => (
                     vec![
                         (Terminating, aws::SHUTTING_DOWN, 10.0, 25.0),
-                        (
-                            Terminated,
-                            aws::TERMINATED,
-                            AWS_TERMINATED_LISTED_SECS,
-                            AWS_TERMINATED_LISTED_SECS,
-                        ),
+                        (Terminated, aws::TERMINATED, AWS_TERMINATED_LISTED_SECS, AWS_TERMINATED_LISTED_SECS),
                     ],
                     None,
                 ),
                 Op::Fail => (
                     vec![
                         (Terminating, aws::SHUTTING_DOWN, 5.0, 10.0),
-                        (
-                            Terminated,
-                            aws::TERMINATED,
-                            AWS_TERMINATED_LISTED_SECS,
-                            AWS_TERMINATED_LISTED_SECS,
-                        ),
+                        (Terminated, aws::TERMINATED, AWS_TERMINATED_LISTED_SECS, AWS_TERMINATED_LISTED_SECS),
                     ],
                     None,
                 ),
             },
             Csp::Gcp => match op {
                 Op::Create => (
-                    vec![
-                        (Creating, gcp::PROVISIONING, 5.0, 15.0),
-                        (Creating, gcp::STAGING, 10.0, 25.0),
-                    ],
+                    vec![(Creating, gcp::PROVISIONING, 5.0, 15.0), (Creating, gcp::STAGING, 10.0, 25.0)],
                     Some((Running, gcp::RUNNING)),
                 ),
-                Op::Stop => (
-                    vec![(Stopping, gcp::STOPPING, 10.0, 30.0)],
-                    Some((Stopped, gcp::TERMINATED)),
-                ),
+                Op::Stop => (vec![(Stopping, gcp::STOPPING, 10.0, 30.0)], Some((Stopped, gcp::TERMINATED))),
                 Op::Start => (
-                    vec![
-                        (Starting, gcp::PROVISIONING, 2.0, 5.0),
-                        (Starting, gcp::STAGING, 8.0, 15.0),
-                    ],
+                    vec![(Starting, gcp::PROVISIONING, 2.0, 5.0), (Starting, gcp::STAGING, 8.0, 15.0)],
                     Some((Running, gcp::RUNNING)),
                 ),
                 // `reset` is immediate: the instance stays RUNNING.
@@ -218,99 +170,45 @@ impl Csp {
                 Op::Fail => (vec![], Some((Failed, gcp::REPAIRING))),
             },
             Csp::Azure => match op {
-                Op::Create => (
-                    vec![(Creating, azure::CREATING, 30.0, 60.0)],
-                    Some((Running, azure::RUNNING)),
-                ),
-                Op::Stop => (
-                    vec![(Stopping, azure::STOPPING, 15.0, 30.0)],
-                    Some((Stopped, azure::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, azure::STARTING, 15.0, 30.0)],
-                    Some((Running, azure::RUNNING)),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, azure::STARTING, 10.0, 20.0)],
-                    Some((Running, azure::RUNNING)),
-                ),
-                Op::Terminate if stopped => (
-                    vec![(Terminating, azure::DELETING_STOPPED, 20.0, 40.0)],
-                    None,
-                ),
+                Op::Create => (vec![(Creating, azure::CREATING, 30.0, 60.0)], Some((Running, azure::RUNNING))),
+                Op::Stop => (vec![(Stopping, azure::STOPPING, 15.0, 30.0)], Some((Stopped, azure::STOPPED))),
+                Op::Start => (vec![(Starting, azure::STARTING, 15.0, 30.0)], Some((Running, azure::RUNNING))),
+                Op::Reboot => (vec![(Rebooting, azure::STARTING, 10.0, 20.0)], Some((Running, azure::RUNNING))),
+                Op::Terminate if stopped => (vec![(Terminating, azure::DELETING_STOPPED, 20.0, 40.0)], None),
                 Op::Terminate => (vec![(Terminating, azure::DELETING, 20.0, 40.0)], None),
                 Op::Fail => (vec![], Some((Failed, azure::FAILED))),
             },
             Csp::Alibaba => match op {
                 Op::Create => (
-                    vec![
-                        (Creating, alibaba::PENDING, 5.0, 15.0),
-                        (Creating, alibaba::STARTING, 10.0, 30.0),
-                    ],
+                    vec![(Creating, alibaba::PENDING, 5.0, 15.0), (Creating, alibaba::STARTING, 10.0, 30.0)],
                     Some((Running, alibaba::RUNNING)),
                 ),
-                Op::Stop => (
-                    vec![(Stopping, alibaba::STOPPING, 10.0, 30.0)],
-                    Some((Stopped, alibaba::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, alibaba::STARTING, 10.0, 30.0)],
-                    Some((Running, alibaba::RUNNING)),
-                ),
+                Op::Stop => (vec![(Stopping, alibaba::STOPPING, 10.0, 30.0)], Some((Stopped, alibaba::STOPPED))),
+                Op::Start => (vec![(Starting, alibaba::STARTING, 10.0, 30.0)], Some((Running, alibaba::RUNNING))),
                 Op::Reboot => (
-                    vec![
-                        (Rebooting, alibaba::STOPPING, 5.0, 10.0),
-                        (Rebooting, alibaba::STARTING, 10.0, 20.0),
-                    ],
+                    vec![(Rebooting, alibaba::STOPPING, 5.0, 10.0), (Rebooting, alibaba::STARTING, 10.0, 20.0)],
                     Some((Running, alibaba::RUNNING)),
                 ),
                 Op::Terminate if stopped => (vec![(Terminating, alibaba::STOPPED, 2.0, 5.0)], None),
                 Op::Terminate => (vec![(Terminating, alibaba::STOPPING, 5.0, 15.0)], None),
-                Op::Fail => (
-                    vec![(Stopping, alibaba::STOPPING, 5.0, 10.0)],
-                    Some((Stopped, alibaba::STOPPED)),
-                ),
+                Op::Fail => (vec![(Stopping, alibaba::STOPPING, 5.0, 10.0)], Some((Stopped, alibaba::STOPPED))),
             },
             Csp::Tencent => match op {
-                Op::Create => (
-                    vec![(Creating, tencent::PENDING, 20.0, 40.0)],
-                    Some((Running, tencent::RUNNING)),
-                ),
-                Op::Stop => (
-                    vec![(Stopping, tencent::STOPPING, 10.0, 30.0)],
-                    Some((Stopped, tencent::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, tencent::STARTING, 10.0, 30.0)],
-                    Some((Running, tencent::RUNNING)),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, tencent::REBOOTING, 10.0, 30.0)],
-                    Some((Running, tencent::RUNNING)),
-                ),
+                Op::Create => (vec![(Creating, tencent::PENDING, 20.0, 40.0)], Some((Running, tencent::RUNNING))),
+                Op::Stop => (vec![(Stopping, tencent::STOPPING, 10.0, 30.0)], Some((Stopped, tencent::STOPPED))),
+                Op::Start => (vec![(Starting, tencent::STARTING, 10.0, 30.0)], Some((Running, tencent::RUNNING))),
+                Op::Reboot => (vec![(Rebooting, tencent::REBOOTING, 10.0, 30.0)], Some((Running, tencent::RUNNING))),
                 Op::Terminate => (vec![(Terminating, tencent::TERMINATING, 10.0, 30.0)], None),
                 Op::Fail => (vec![], Some((Failed, tencent::LAUNCH_FAILED))),
             },
             Csp::Ibm => match op {
                 Op::Create => (
-                    vec![
-                        (Creating, ibm::PENDING, 10.0, 20.0),
-                        (Creating, ibm::STARTING, 20.0, 40.0),
-                    ],
+                    vec![(Creating, ibm::PENDING, 10.0, 20.0), (Creating, ibm::STARTING, 20.0, 40.0)],
                     Some((Running, ibm::RUNNING)),
                 ),
-                Op::Stop => (
-                    vec![(Stopping, ibm::STOPPING, 10.0, 30.0)],
-                    Some((Stopped, ibm::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, ibm::STARTING, 10.0, 30.0)],
-                    Some((Running, ibm::RUNNING)),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, ibm::RESTARTING, 10.0, 30.0)],
-                    Some((Running, ibm::RUNNING)),
-                ),
+                Op::Stop => (vec![(Stopping, ibm::STOPPING, 10.0, 30.0)], Some((Stopped, ibm::STOPPED))),
+                Op::Start => (vec![(Starting, ibm::STARTING, 10.0, 30.0)], Some((Running, ibm::RUNNING))),
+                Op::Reboot => (vec![(Rebooting, ibm::RESTARTING, 10.0, 30.0)], Some((Running, ibm::RUNNING))),
                 Op::Terminate => (vec![(Terminating, ibm::DELETING, 20.0, 40.0)], None),
                 Op::Fail => (vec![], Some((Failed, ibm::FAILED))),
             },
@@ -324,74 +222,31 @@ impl Csp {
                     ],
                     Some((Running, ncp::RUNNING)),
                 ),
-                Op::Stop => (
-                    vec![(Stopping, ncp::SHUTTING_DOWN, 20.0, 40.0)],
-                    Some((Stopped, ncp::STOPPED)),
-                ),
-                Op::Start => (
-                    vec![(Starting, ncp::BOOTING, 20.0, 40.0)],
-                    Some((Running, ncp::RUNNING)),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, ncp::REBOOTING, 20.0, 40.0)],
-                    Some((Running, ncp::RUNNING)),
-                ),
+                Op::Stop => (vec![(Stopping, ncp::SHUTTING_DOWN, 20.0, 40.0)], Some((Stopped, ncp::STOPPED))),
+                Op::Start => (vec![(Starting, ncp::BOOTING, 20.0, 40.0)], Some((Running, ncp::RUNNING))),
+                Op::Reboot => (vec![(Rebooting, ncp::REBOOTING, 20.0, 40.0)], Some((Running, ncp::RUNNING))),
                 Op::Terminate => (vec![(Terminating, ncp::TERMINATING, 20.0, 40.0)], None),
-                Op::Fail => (
-                    vec![(Stopping, ncp::SHUTTING_DOWN, 10.0, 20.0)],
-                    Some((Stopped, ncp::STOPPED)),
-                ),
+                Op::Fail => (vec![(Stopping, ncp::SHUTTING_DOWN, 10.0, 20.0)], Some((Stopped, ncp::STOPPED))),
             },
             Csp::OpenStack | Csp::Nhn | Csp::Kt => match op {
-                Op::Create => (
-                    vec![(Creating, openstack::BUILD, 15.0, 45.0)],
-                    Some((Running, openstack::ACTIVE)),
-                ),
+                Op::Create => (vec![(Creating, openstack::BUILD, 15.0, 45.0)], Some((Running, openstack::ACTIVE))),
                 // Nova keeps the status while its task state says powering-off/on.
-                Op::Stop => (
-                    vec![(Stopping, openstack::ACTIVE, 5.0, 15.0)],
-                    Some((Stopped, openstack::SHUTOFF)),
-                ),
-                Op::Start => (
-                    vec![(Starting, openstack::SHUTOFF, 5.0, 15.0)],
-                    Some((Running, openstack::ACTIVE)),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, openstack::REBOOT, 10.0, 20.0)],
-                    Some((Running, openstack::ACTIVE)),
-                ),
-                Op::Terminate if stopped => {
-                    (vec![(Terminating, openstack::SHUTOFF, 3.0, 10.0)], None)
-                }
+                Op::Stop => (vec![(Stopping, openstack::ACTIVE, 5.0, 15.0)], Some((Stopped, openstack::SHUTOFF))),
+                Op::Start => (vec![(Starting, openstack::SHUTOFF, 5.0, 15.0)], Some((Running, openstack::ACTIVE))),
+                Op::Reboot => (vec![(Rebooting, openstack::REBOOT, 10.0, 20.0)], Some((Running, openstack::ACTIVE))),
+                Op::Terminate if stopped => (vec![(Terminating, openstack::SHUTOFF, 3.0, 10.0)], None),
                 Op::Terminate => (vec![(Terminating, openstack::ACTIVE, 3.0, 10.0)], None),
                 Op::Fail => (vec![], Some((Failed, openstack::ERROR))),
             },
             Csp::Spider => match op {
-                Op::Create => (
-                    vec![(Creating, "Creating", 20.0, 40.0)],
-                    Some((Running, "Running")),
-                ),
-                Op::Stop => (
-                    vec![(Stopping, "Suspending", 10.0, 30.0)],
-                    Some((Stopped, "Suspended")),
-                ),
-                Op::Start => (
-                    vec![(Starting, "Resuming", 10.0, 30.0)],
-                    Some((Running, "Running")),
-                ),
-                Op::Reboot => (
-                    vec![(Rebooting, "Rebooting", 10.0, 30.0)],
-                    Some((Running, "Running")),
-                ),
+                Op::Create => (vec![(Creating, "Creating", 20.0, 40.0)], Some((Running, "Running"))),
+                Op::Stop => (vec![(Stopping, "Suspending", 10.0, 30.0)], Some((Stopped, "Suspended"))),
+                Op::Start => (vec![(Starting, "Resuming", 10.0, 30.0)], Some((Running, "Running"))),
+                Op::Reboot => (vec![(Rebooting, "Rebooting", 10.0, 30.0)], Some((Running, "Running"))),
                 Op::Terminate => (
                     vec![
                         (Terminating, "Terminating", 10.0, 30.0),
-                        (
-                            Terminated,
-                            "Terminated",
-                            SPIDER_TERMINATED_LISTED_SECS,
-                            SPIDER_TERMINATED_LISTED_SECS,
-                        ),
+                        (Terminated, "Terminated", SPIDER_TERMINATED_LISTED_SECS, SPIDER_TERMINATED_LISTED_SECS),
                     ],
                     None,
                 ),
@@ -452,21 +307,12 @@ const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 const DIGITS: &[u8] = b"0123456789";
 
 fn chars(rng: &mut Xoshiro256PlusPlus, alphabet: &[u8], n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-        .collect()
+    (0..n).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
 }
 
 fn uuid(rng: &mut Xoshiro256PlusPlus) -> String {
     let h = chars(rng, HEX, 32);
-    format!(
-        "{}-{}-4{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
 }
 
 /// A uniform draw in `lo..=hi` that never panics.
@@ -501,10 +347,7 @@ mod tests {
 
     fn running(csp: Csp) -> State {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-        let from = State {
-            phase: Phase::Creating,
-            word: String::new(),
-        };
+        let from = State { phase: Phase::Creating, word: String::new() };
         csp.track(Op::Create, &from, 0, 1.0, &mut rng).end.unwrap()
     }
 
@@ -516,12 +359,7 @@ mod tests {
             assert_eq!(run.phase, Phase::Running, "{csp:?}");
             let t = csp.track(Op::Terminate, &run, 0, 1.0, &mut rng);
             assert!(t.end.is_none(), "{csp:?} terminated VMs eventually vanish");
-            assert!(
-                t.steps
-                    .iter()
-                    .all(|s| matches!(s.state.phase, Phase::Terminating | Phase::Terminated)),
-                "{csp:?}"
-            );
+            assert!(t.steps.iter().all(|s| matches!(s.state.phase, Phase::Terminating | Phase::Terminated)), "{csp:?}");
         }
     }
 
@@ -544,10 +382,7 @@ mod tests {
         assert!(id.starts_with("i-0") && id.len() == 19, "{id}");
         assert!(Csp::Aws.new_id(Kind::VNet, &mut rng).starts_with("vpc-"));
         let id = Csp::Gcp.new_id(Kind::Vm, &mut rng);
-        assert!(
-            id.len() == 19 && id.bytes().all(|b| b.is_ascii_digit()),
-            "{id}"
-        );
+        assert!(id.len() == 19 && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
         assert!(!id.starts_with('0'));
         let id = Csp::OpenStack.new_id(Kind::Vm, &mut rng);
         assert_eq!(id.len(), 36, "{id}");

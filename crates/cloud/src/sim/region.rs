@@ -59,18 +59,13 @@ impl VmRecord {
 
     /// Whether the VM still holds resources (vCPU quota, network attachments).
     pub fn is_live(&self, now_ms: u64) -> bool {
-        self.state(now_ms)
-            .is_some_and(|s| s.phase != Phase::Terminated)
+        self.state(now_ms).is_some_and(|s| s.phase != Phase::Terminated)
     }
 
     /// The VM as the cloud reports it now; `None` once it has vanished.
     pub fn view(&self, now_ms: u64) -> Option<VmHandle> {
         let state = self.state(now_ms)?;
-        let public_ip = if state.phase == Phase::Terminated {
-            String::new()
-        } else {
-            self.public_ip.clone()
-        };
+        let public_ip = if state.phase == Phase::Terminated { String::new() } else { self.public_ip.clone() };
         Some(VmHandle {
             csp_id: self.csp_id.clone(),
             token: self.token.clone(),
@@ -107,11 +102,7 @@ pub(crate) struct Region {
 
 impl Region {
     pub fn new(region: &CatalogRegion) -> Region {
-        let zones = if region.zones.is_empty() {
-            vec![region.id.clone()]
-        } else {
-            region.zones.clone()
-        };
+        let zones = if region.zones.is_empty() { vec![region.id.clone()] } else { region.zones.clone() };
         Region {
             provider: region.provider.clone(),
             id: region.id.clone(),
@@ -159,10 +150,7 @@ impl Region {
             || self.vnets.contains_key(id)
             || self.security_groups.contains_key(id)
             || self.key_pairs.contains_key(id)
-            || self
-                .vnets
-                .values()
-                .any(|v| v.subnets.iter().any(|s| s.csp_id == id))
+            || self.vnets.values().any(|v| v.subnets.iter().any(|s| s.csp_id == id))
     }
 
     pub fn insert_vm(&mut self, vm: VmRecord, public_ips: &mut HashSet<u32>) {

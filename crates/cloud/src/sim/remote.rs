@@ -31,9 +31,8 @@ use super::config::{FaultConfig, SimConfig};
 use super::driver::SimAdmin;
 use super::engine::SimCloud;
 use crate::{
-    CloudDriver, CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule,
-    KeyPairHandle, KeyPairSpec, SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec,
-    VNetHandle, VNetSpec, VmHandle, VmSpec,
+    CloudDriver, CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule, KeyPairHandle, KeyPairSpec,
+    SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec, VNetHandle, VNetSpec, VmHandle, VmSpec,
 };
 
 /// Path of the one call endpoint.
@@ -46,109 +45,33 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Call {
-    CreateVnet {
-        conn: Connection,
-        spec: VNetSpec,
-    },
-    DeleteVnet {
-        conn: Connection,
-        csp_id: String,
-    },
-    CreateSecurityGroup {
-        conn: Connection,
-        spec: SecurityGroupSpec,
-    },
-    DeleteSecurityGroup {
-        conn: Connection,
-        csp_id: String,
-    },
-    CreateKeyPair {
-        conn: Connection,
-        spec: KeyPairSpec,
-    },
-    DeleteKeyPair {
-        conn: Connection,
-        csp_id: String,
-    },
-    CreateSubnet {
-        conn: Connection,
-        vnet_csp_id: String,
-        spec: SubnetSpec,
-    },
-    DeleteSubnet {
-        conn: Connection,
-        vnet_csp_id: String,
-        subnet_csp_id: String,
-    },
-    SetSecurityGroupRules {
-        conn: Connection,
-        csp_id: String,
-        rules: Vec<FirewallRule>,
-    },
-    GetVnet {
-        conn: Connection,
-        csp_id: String,
-    },
-    GetSecurityGroup {
-        conn: Connection,
-        csp_id: String,
-    },
-    GetKeyPair {
-        conn: Connection,
-        csp_id: String,
-    },
-    LookupSpec {
-        conn: Connection,
-        name: String,
-    },
-    ListSpecs {
-        conn: Connection,
-    },
-    LookupImage {
-        conn: Connection,
-        name: String,
-    },
-    ListImages {
-        conn: Connection,
-    },
-    CreateVm {
-        conn: Connection,
-        spec: VmSpec,
-    },
-    FindVmByToken {
-        conn: Connection,
-        token: String,
-    },
-    GetVm {
-        conn: Connection,
-        csp_id: String,
-    },
-    ListVms {
-        conn: Connection,
-    },
-    SuspendVm {
-        conn: Connection,
-        csp_id: String,
-    },
-    ResumeVm {
-        conn: Connection,
-        csp_id: String,
-    },
-    RebootVm {
-        conn: Connection,
-        csp_id: String,
-    },
-    TerminateVm {
-        conn: Connection,
-        csp_id: String,
-    },
+    CreateVnet { conn: Connection, spec: VNetSpec },
+    DeleteVnet { conn: Connection, csp_id: String },
+    CreateSecurityGroup { conn: Connection, spec: SecurityGroupSpec },
+    DeleteSecurityGroup { conn: Connection, csp_id: String },
+    CreateKeyPair { conn: Connection, spec: KeyPairSpec },
+    DeleteKeyPair { conn: Connection, csp_id: String },
+    CreateSubnet { conn: Connection, vnet_csp_id: String, spec: SubnetSpec },
+    DeleteSubnet { conn: Connection, vnet_csp_id: String, subnet_csp_id: String },
+    SetSecurityGroupRules { conn: Connection, csp_id: String, rules: Vec<FirewallRule> },
+    GetVnet { conn: Connection, csp_id: String },
+    GetSecurityGroup { conn: Connection, csp_id: String },
+    GetKeyPair { conn: Connection, csp_id: String },
+    LookupSpec { conn: Connection, name: String },
+    ListSpecs { conn: Connection },
+    LookupImage { conn: Connection, name: String },
+    ListImages { conn: Connection },
+    CreateVm { conn: Connection, spec: VmSpec },
+    FindVmByToken { conn: Connection, token: String },
+    GetVm { conn: Connection, csp_id: String },
+    ListVms { conn: Connection },
+    SuspendVm { conn: Connection, csp_id: String },
+    ResumeVm { conn: Connection, csp_id: String },
+    RebootVm { conn: Connection, csp_id: String },
+    TerminateVm { conn: Connection, csp_id: String },
     Config,
-    SetFaults {
-        faults: FaultConfig,
-    },
-    SetTimeFactor {
-        time_factor: f64,
-    },
+    SetFaults { faults: FaultConfig },
+    SetTimeFactor { time_factor: f64 },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -160,10 +83,7 @@ enum Reply {
 
 /// The HTTP API over `cloud`.
 pub fn router(cloud: Arc<SimCloud>) -> Router {
-    Router::new()
-        .route(CALL_PATH, post(handle_call))
-        .route("/healthz", get(|| async { "ok" }))
-        .with_state(cloud)
+    Router::new().route(CALL_PATH, post(handle_call)).route("/healthz", get(|| async { "ok" })).with_state(cloud)
 }
 
 /// Serves the HTTP API on `listener` until the process ends.
@@ -178,9 +98,7 @@ pub async fn serve_with_shutdown(
     cloud: Arc<SimCloud>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(cloud))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(cloud)).with_graceful_shutdown(shutdown).await
 }
 
 async fn handle_call(State(cloud): State<Arc<SimCloud>>, body: Bytes) -> Response {
@@ -208,46 +126,26 @@ fn status_of(e: &CloudError) -> StatusCode {
 }
 
 fn value<T: Serialize>(r: CloudResult<T>) -> CloudResult<serde_json::Value> {
-    r.and_then(|v| {
-        serde_json::to_value(v).map_err(|e| CloudError::Transient(format!("encoding reply: {e}")))
-    })
+    r.and_then(|v| serde_json::to_value(v).map_err(|e| CloudError::Transient(format!("encoding reply: {e}"))))
 }
 
 async fn dispatch(cloud: &SimCloud, call: Call) -> CloudResult<serde_json::Value> {
     match call {
         Call::CreateVnet { conn, spec } => value(cloud.create_vnet(&conn, spec).await),
         Call::DeleteVnet { conn, csp_id } => value(cloud.delete_vnet(&conn, &csp_id).await),
-        Call::CreateSecurityGroup { conn, spec } => {
-            value(cloud.create_security_group(&conn, spec).await)
-        }
-        Call::DeleteSecurityGroup { conn, csp_id } => {
-            value(cloud.delete_security_group(&conn, &csp_id).await)
-        }
+        Call::CreateSecurityGroup { conn, spec } => value(cloud.create_security_group(&conn, spec).await),
+        Call::DeleteSecurityGroup { conn, csp_id } => value(cloud.delete_security_group(&conn, &csp_id).await),
         Call::CreateKeyPair { conn, spec } => value(cloud.create_key_pair(&conn, spec).await),
         Call::DeleteKeyPair { conn, csp_id } => value(cloud.delete_key_pair(&conn, &csp_id).await),
-        Call::CreateSubnet {
-            conn,
-            vnet_csp_id,
-            spec,
-        } => value(cloud.create_subnet(&conn, &vnet_csp_id, spec).await),
-        Call::DeleteSubnet {
-            conn,
-            vnet_csp_id,
-            subnet_csp_id,
-        } => value(
-            cloud
-                .delete_subnet(&conn, &vnet_csp_id, &subnet_csp_id)
-                .await,
-        ),
-        Call::SetSecurityGroupRules {
-            conn,
-            csp_id,
-            rules,
-        } => value(cloud.set_security_group_rules(&conn, &csp_id, rules).await),
-        Call::GetVnet { conn, csp_id } => value(cloud.get_vnet(&conn, &csp_id).await),
-        Call::GetSecurityGroup { conn, csp_id } => {
-            value(cloud.get_security_group(&conn, &csp_id).await)
+        Call::CreateSubnet { conn, vnet_csp_id, spec } => value(cloud.create_subnet(&conn, &vnet_csp_id, spec).await),
+        Call::DeleteSubnet { conn, vnet_csp_id, subnet_csp_id } => {
+            value(cloud.delete_subnet(&conn, &vnet_csp_id, &subnet_csp_id).await)
         }
+        Call::SetSecurityGroupRules { conn, csp_id, rules } => {
+            value(cloud.set_security_group_rules(&conn, &csp_id, rules).await)
+        }
+        Call::GetVnet { conn, csp_id } => value(cloud.get_vnet(&conn, &csp_id).await),
+        Call::GetSecurityGroup { conn, csp_id } => value(cloud.get_security_group(&conn, &csp_id).await),
         Call::GetKeyPair { conn, csp_id } => value(cloud.get_key_pair(&conn, &csp_id).await),
         Call::LookupSpec { conn, name } => value(cloud.lookup_spec(&conn, &name).await),
         Call::ListSpecs { conn } => value(cloud.list_specs(&conn).await),
@@ -280,9 +178,7 @@ impl SimHttpDriver {
         let base = base_url.into();
         SimHttpDriver {
             url: format!("{}{CALL_PATH}", base.trim_end_matches('/')),
-            client: reqwest::Client::builder()
-                .build()
-                .map_err(|e| format!("cannot build an HTTP client: {e}")),
+            client: reqwest::Client::builder().build().map_err(|e| format!("cannot build an HTTP client: {e}")),
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -294,10 +190,7 @@ impl SimHttpDriver {
     }
 
     async fn call<T: DeserializeOwned>(&self, call: &Call) -> CloudResult<T> {
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|e| CloudError::Unreachable(e.clone()))?;
+        let client = self.client.as_ref().map_err(|e| CloudError::Unreachable(e.clone()))?;
         let response = client
             .post(&self.url)
             .timeout(self.timeout)
@@ -306,19 +199,12 @@ impl SimHttpDriver {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
         match serde_json::from_slice::<Reply>(&body) {
-            Ok(Reply::Ok(v)) => serde_json::from_value(v).map_err(|e| {
-                CloudError::Transient(format!("unexpected reply from {}: {e}", self.url))
-            }),
+            Ok(Reply::Ok(v)) => serde_json::from_value(v)
+                .map_err(|e| CloudError::Transient(format!("unexpected reply from {}: {e}", self.url))),
             Ok(Reply::Error(e)) => Err(e),
-            Err(_) => Err(CloudError::Transient(format!(
-                "unexpected HTTP {status} from {}",
-                self.url
-            ))),
+            Err(_) => Err(CloudError::Transient(format!("unexpected HTTP {status} from {}", self.url))),
         }
     }
 
@@ -344,30 +230,19 @@ impl SimAdmin for SimHttpDriver {
     }
 
     async fn set_time_factor(&self, factor: f64) -> Result<(), CloudError> {
-        self.call(&Call::SetTimeFactor {
-            time_factor: factor,
-        })
-        .await
+        self.call(&Call::SetTimeFactor { time_factor: factor }).await
     }
 }
 
 #[async_trait]
 impl CloudDriver for SimHttpDriver {
     async fn create_vnet(&self, conn: &Connection, spec: VNetSpec) -> CloudResult<VNetHandle> {
-        self.call(&Call::CreateVnet {
-            conn: conn.clone(),
-            spec,
-        })
-        .await
+        self.call(&Call::CreateVnet { conn: conn.clone(), spec }).await
     }
 
     async fn delete_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::DeleteVnet {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::DeleteVnet { conn: conn.clone(), csp_id }).await
     }
 
     async fn create_security_group(
@@ -375,71 +250,31 @@ impl CloudDriver for SimHttpDriver {
         conn: &Connection,
         spec: SecurityGroupSpec,
     ) -> CloudResult<SecurityGroupHandle> {
-        self.call(&Call::CreateSecurityGroup {
-            conn: conn.clone(),
-            spec,
-        })
-        .await
+        self.call(&Call::CreateSecurityGroup { conn: conn.clone(), spec }).await
     }
 
     async fn delete_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::DeleteSecurityGroup {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::DeleteSecurityGroup { conn: conn.clone(), csp_id }).await
     }
 
-    async fn create_key_pair(
-        &self,
-        conn: &Connection,
-        spec: KeyPairSpec,
-    ) -> CloudResult<KeyPairHandle> {
-        self.call(&Call::CreateKeyPair {
-            conn: conn.clone(),
-            spec,
-        })
-        .await
+    async fn create_key_pair(&self, conn: &Connection, spec: KeyPairSpec) -> CloudResult<KeyPairHandle> {
+        self.call(&Call::CreateKeyPair { conn: conn.clone(), spec }).await
     }
 
     async fn delete_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::DeleteKeyPair {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::DeleteKeyPair { conn: conn.clone(), csp_id }).await
     }
 
-    async fn create_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        spec: SubnetSpec,
-    ) -> CloudResult<SubnetHandle> {
+    async fn create_subnet(&self, conn: &Connection, vnet_csp_id: &str, spec: SubnetSpec) -> CloudResult<SubnetHandle> {
         let vnet_csp_id = vnet_csp_id.to_string();
-        self.call(&Call::CreateSubnet {
-            conn: conn.clone(),
-            vnet_csp_id,
-            spec,
-        })
-        .await
+        self.call(&Call::CreateSubnet { conn: conn.clone(), vnet_csp_id, spec }).await
     }
 
-    async fn delete_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        subnet_csp_id: &str,
-    ) -> CloudResult<()> {
+    async fn delete_subnet(&self, conn: &Connection, vnet_csp_id: &str, subnet_csp_id: &str) -> CloudResult<()> {
         let (vnet_csp_id, subnet_csp_id) = (vnet_csp_id.to_string(), subnet_csp_id.to_string());
-        self.call(&Call::DeleteSubnet {
-            conn: conn.clone(),
-            vnet_csp_id,
-            subnet_csp_id,
-        })
-        .await
+        self.call(&Call::DeleteSubnet { conn: conn.clone(), vnet_csp_id, subnet_csp_id }).await
     }
 
     async fn set_security_group_rules(
@@ -449,52 +284,27 @@ impl CloudDriver for SimHttpDriver {
         rules: Vec<FirewallRule>,
     ) -> CloudResult<SecurityGroupHandle> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::SetSecurityGroupRules {
-            conn: conn.clone(),
-            csp_id,
-            rules,
-        })
-        .await
+        self.call(&Call::SetSecurityGroupRules { conn: conn.clone(), csp_id, rules }).await
     }
 
     async fn get_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<VNetHandle> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::GetVnet {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::GetVnet { conn: conn.clone(), csp_id }).await
     }
 
-    async fn get_security_group(
-        &self,
-        conn: &Connection,
-        csp_id: &str,
-    ) -> CloudResult<SecurityGroupHandle> {
+    async fn get_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<SecurityGroupHandle> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::GetSecurityGroup {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::GetSecurityGroup { conn: conn.clone(), csp_id }).await
     }
 
     async fn get_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<KeyPairHandle> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::GetKeyPair {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::GetKeyPair { conn: conn.clone(), csp_id }).await
     }
 
     async fn lookup_spec(&self, conn: &Connection, name: &str) -> CloudResult<CloudSpec> {
         let name = name.to_string();
-        self.call(&Call::LookupSpec {
-            conn: conn.clone(),
-            name,
-        })
-        .await
+        self.call(&Call::LookupSpec { conn: conn.clone(), name }).await
     }
 
     async fn list_specs(&self, conn: &Connection) -> CloudResult<Vec<CloudSpec>> {
@@ -503,11 +313,7 @@ impl CloudDriver for SimHttpDriver {
 
     async fn lookup_image(&self, conn: &Connection, name: &str) -> CloudResult<CloudImage> {
         let name = name.to_string();
-        self.call(&Call::LookupImage {
-            conn: conn.clone(),
-            name,
-        })
-        .await
+        self.call(&Call::LookupImage { conn: conn.clone(), name }).await
     }
 
     async fn list_images(&self, conn: &Connection) -> CloudResult<Vec<CloudImage>> {
@@ -515,33 +321,17 @@ impl CloudDriver for SimHttpDriver {
     }
 
     async fn create_vm(&self, conn: &Connection, spec: VmSpec) -> CloudResult<VmHandle> {
-        self.call(&Call::CreateVm {
-            conn: conn.clone(),
-            spec,
-        })
-        .await
+        self.call(&Call::CreateVm { conn: conn.clone(), spec }).await
     }
 
-    async fn find_vm_by_token(
-        &self,
-        conn: &Connection,
-        token: &str,
-    ) -> CloudResult<Option<VmHandle>> {
+    async fn find_vm_by_token(&self, conn: &Connection, token: &str) -> CloudResult<Option<VmHandle>> {
         let token = token.to_string();
-        self.call(&Call::FindVmByToken {
-            conn: conn.clone(),
-            token,
-        })
-        .await
+        self.call(&Call::FindVmByToken { conn: conn.clone(), token }).await
     }
 
     async fn get_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<VmHandle> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::GetVm {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::GetVm { conn: conn.clone(), csp_id }).await
     }
 
     async fn list_vms(&self, conn: &Connection) -> CloudResult<Vec<VmHandle>> {
@@ -550,37 +340,21 @@ impl CloudDriver for SimHttpDriver {
 
     async fn suspend_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::SuspendVm {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::SuspendVm { conn: conn.clone(), csp_id }).await
     }
 
     async fn resume_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::ResumeVm {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::ResumeVm { conn: conn.clone(), csp_id }).await
     }
 
     async fn reboot_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::RebootVm {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::RebootVm { conn: conn.clone(), csp_id }).await
     }
 
     async fn terminate_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<()> {
         let csp_id = csp_id.to_string();
-        self.call(&Call::TerminateVm {
-            conn: conn.clone(),
-            csp_id,
-        })
-        .await
+        self.call(&Call::TerminateVm { conn: conn.clone(), csp_id }).await
     }
 }

@@ -9,16 +9,12 @@ use super::net::Cidr;
 use super::profile::Kind;
 use super::region::{Region, Stored, key_pair_key, security_group_key, vnet_key};
 use crate::{
-    CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule, KeyPairHandle,
-    KeyPairSpec, SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec, VNetHandle,
-    VNetSpec,
+    CloudError, CloudImage, CloudResult, CloudSpec, Connection, FirewallRule, KeyPairHandle, KeyPairSpec,
+    SecurityGroupHandle, SecurityGroupSpec, SubnetHandle, SubnetSpec, VNetHandle, VNetSpec,
 };
 
 fn not_found(kind: &str, id: &str) -> CloudError {
-    CloudError::NotFound {
-        kind: kind.to_string(),
-        id: id.to_string(),
-    }
+    CloudError::NotFound { kind: kind.to_string(), id: id.to_string() }
 }
 
 fn invalid(msg: String) -> CloudError {
@@ -26,11 +22,7 @@ fn invalid(msg: String) -> CloudError {
 }
 
 fn stored<T: Clone>(region: &Region, object: &T) -> Stored<T> {
-    Stored {
-        provider: region.provider.clone(),
-        region: region.id.clone(),
-        object: object.clone(),
-    }
+    Stored { provider: region.provider.clone(), region: region.id.clone(), object: object.clone() }
 }
 
 /// Refuses to delete `what` while a VM that still holds resources uses it.
@@ -41,10 +33,7 @@ fn check_no_live_vm(
     uses: impl Fn(&super::region::VmRecord) -> bool,
 ) -> CloudResult<()> {
     match region.vms.values().find(|vm| uses(vm) && vm.is_live(now)) {
-        Some(vm) => Err(invalid(format!(
-            "DependencyViolation: {what} is in use by VM {}",
-            vm.csp_id
-        ))),
+        Some(vm) => Err(invalid(format!("DependencyViolation: {what} is in use by VM {}", vm.csp_id))),
         None => Ok(()),
     }
 }
@@ -65,10 +54,7 @@ fn new_subnet(
     }
     let block = Cidr::parse(&spec.cidr).map_err(invalid)?;
     if !vnet.contains(&block) {
-        return Err(invalid(format!(
-            "subnet {} ({}) is not inside the vNet's block",
-            spec.name, spec.cidr
-        )));
+        return Err(invalid(format!("subnet {} ({}) is not inside the vNet's block", spec.name, spec.cidr)));
     }
     for other in existing {
         if Cidr::parse(&other.cidr).is_ok_and(|o| o.overlaps(&block)) {
@@ -89,17 +75,11 @@ fn new_subnet(
 fn check_rule(rule: &FirewallRule) -> CloudResult<()> {
     let direction = rule.direction.to_ascii_lowercase();
     if direction != "inbound" && direction != "outbound" {
-        return Err(invalid(format!(
-            "firewall rule direction must be inbound or outbound, not {:?}",
-            rule.direction
-        )));
+        return Err(invalid(format!("firewall rule direction must be inbound or outbound, not {:?}", rule.direction)));
     }
     let protocol = rule.protocol.to_ascii_lowercase();
     if !["tcp", "udp", "icmp", "all", "-1"].contains(&protocol.as_str()) {
-        return Err(invalid(format!(
-            "firewall rule protocol must be tcp, udp, icmp or all, not {:?}",
-            rule.protocol
-        )));
+        return Err(invalid(format!("firewall rule protocol must be tcp, udp, icmp or all, not {:?}", rule.protocol)));
     }
     Ok(())
 }
@@ -140,19 +120,10 @@ impl SimCloud {
             if !region.vnets.contains_key(csp_id) {
                 return Err(not_found("vNet", csp_id));
             }
-            if let Some(sg) = region
-                .security_groups
-                .values()
-                .find(|sg| sg.vnet_csp_id == csp_id)
-            {
-                return Err(invalid(format!(
-                    "DependencyViolation: vNet {csp_id} has security group {}",
-                    sg.csp_id
-                )));
+            if let Some(sg) = region.security_groups.values().find(|sg| sg.vnet_csp_id == csp_id) {
+                return Err(invalid(format!("DependencyViolation: vNet {csp_id} has security group {}", sg.csp_id)));
             }
-            check_no_live_vm(region, ctx.now, &format!("vNet {csp_id}"), |vm| {
-                vm.vnet_csp_id == csp_id
-            })?;
+            check_no_live_vm(region, ctx.now, &format!("vNet {csp_id}"), |vm| vm.vnet_csp_id == csp_id)?;
             region.vnets.remove(csp_id);
             ctx.delete(vnet_key(key, csp_id));
             Ok(())
@@ -168,15 +139,8 @@ impl SimCloud {
     ) -> CloudResult<SecurityGroupHandle> {
         self.call(conn, "CreateSecurityGroup", |inner, ctx, key| {
             let rng = &mut inner.rng;
-            let region = inner
-                .regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
-            if let Some(sg) = region
-                .security_groups
-                .values()
-                .find(|sg| sg.token == spec.token)
-            {
+            let region = inner.regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            if let Some(sg) = region.security_groups.values().find(|sg| sg.token == spec.token) {
                 return Ok(sg.clone());
             }
             if !region.vnets.contains_key(&spec.vnet_csp_id) {
@@ -214,23 +178,15 @@ impl SimCloud {
     }
 
     /// Imports a public key, or returns the key pair imported with `spec.token`.
-    pub async fn create_key_pair(
-        &self,
-        conn: &Connection,
-        spec: KeyPairSpec,
-    ) -> CloudResult<KeyPairHandle> {
+    pub async fn create_key_pair(&self, conn: &Connection, spec: KeyPairSpec) -> CloudResult<KeyPairHandle> {
         self.call(conn, "ImportKeyPair", |inner, ctx, key| {
             let rng = &mut inner.rng;
-            let region = inner
-                .regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let region = inner.regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
             if let Some(k) = region.key_pairs.values().find(|k| k.token == spec.token) {
                 return Ok(k.clone());
             }
-            let public = PublicKey::from_openssh(spec.public_key.trim()).map_err(|e| {
-                invalid(format!("the public key is not an OpenSSH public key: {e}"))
-            })?;
+            let public = PublicKey::from_openssh(spec.public_key.trim())
+                .map_err(|e| invalid(format!("the public key is not an OpenSSH public key: {e}")))?;
             let kp = KeyPairHandle {
                 csp_id: region.fresh_id(Kind::KeyPair, rng),
                 token: spec.token.clone(),
@@ -266,14 +222,8 @@ impl SimCloud {
     ) -> CloudResult<SubnetHandle> {
         self.call(conn, "CreateSubnet", |inner, ctx, key| {
             let rng = &mut inner.rng;
-            let region = inner
-                .regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
-            let vnet = region
-                .vnets
-                .get(vnet_csp_id)
-                .ok_or_else(|| not_found("vNet", vnet_csp_id))?;
+            let region = inner.regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let vnet = region.vnets.get(vnet_csp_id).ok_or_else(|| not_found("vNet", vnet_csp_id))?;
             if let Some(s) = vnet.subnets.iter().find(|s| s.name == spec.name) {
                 return Ok(s.clone());
             }
@@ -283,11 +233,7 @@ impl SimCloud {
                 return Err(not_found("vNet", vnet_csp_id));
             };
             vnet.subnets.push(subnet.clone());
-            let record = Stored {
-                provider: region.provider.clone(),
-                region: region.id.clone(),
-                object: vnet.clone(),
-            };
+            let record = Stored { provider: region.provider.clone(), region: region.id.clone(), object: vnet.clone() };
             ctx.put(vnet_key(key, vnet_csp_id), &record);
             Ok(subnet)
         })
@@ -295,18 +241,10 @@ impl SimCloud {
     }
 
     /// Deletes a subnet that no live VM uses.
-    pub async fn delete_subnet(
-        &self,
-        conn: &Connection,
-        vnet_csp_id: &str,
-        subnet_csp_id: &str,
-    ) -> CloudResult<()> {
+    pub async fn delete_subnet(&self, conn: &Connection, vnet_csp_id: &str, subnet_csp_id: &str) -> CloudResult<()> {
         self.call(conn, "DeleteSubnet", |inner, ctx, key| {
             let region = inner.region(key)?;
-            let vnet = region
-                .vnets
-                .get(vnet_csp_id)
-                .ok_or_else(|| not_found("vNet", vnet_csp_id))?;
+            let vnet = region.vnets.get(vnet_csp_id).ok_or_else(|| not_found("vNet", vnet_csp_id))?;
             if !vnet.subnets.iter().any(|s| s.csp_id == subnet_csp_id) {
                 return Err(not_found("subnet", subnet_csp_id));
             }
@@ -317,11 +255,7 @@ impl SimCloud {
                 return Err(not_found("vNet", vnet_csp_id));
             };
             vnet.subnets.retain(|s| s.csp_id != subnet_csp_id);
-            let record = Stored {
-                provider: region.provider.clone(),
-                region: region.id.clone(),
-                object: vnet.clone(),
-            };
+            let record = Stored { provider: region.provider.clone(), region: region.id.clone(), object: vnet.clone() };
             ctx.put(vnet_key(key, vnet_csp_id), &record);
             Ok(())
         })
@@ -331,29 +265,15 @@ impl SimCloud {
     /// A vNet by CSP id.
     pub async fn get_vnet(&self, conn: &Connection, csp_id: &str) -> CloudResult<VNetHandle> {
         self.call(conn, "DescribeVpc", |inner, _, key| {
-            inner
-                .region(key)?
-                .vnets
-                .get(csp_id)
-                .cloned()
-                .ok_or_else(|| not_found("vNet", csp_id))
+            inner.region(key)?.vnets.get(csp_id).cloned().ok_or_else(|| not_found("vNet", csp_id))
         })
         .await
     }
 
     /// A security group by CSP id.
-    pub async fn get_security_group(
-        &self,
-        conn: &Connection,
-        csp_id: &str,
-    ) -> CloudResult<SecurityGroupHandle> {
+    pub async fn get_security_group(&self, conn: &Connection, csp_id: &str) -> CloudResult<SecurityGroupHandle> {
         self.call(conn, "DescribeSecurityGroup", |inner, _, key| {
-            inner
-                .region(key)?
-                .security_groups
-                .get(csp_id)
-                .cloned()
-                .ok_or_else(|| not_found("securityGroup", csp_id))
+            inner.region(key)?.security_groups.get(csp_id).cloned().ok_or_else(|| not_found("securityGroup", csp_id))
         })
         .await
     }
@@ -369,16 +289,9 @@ impl SimCloud {
             rules.iter().try_for_each(check_rule)?;
             let region = inner.region(key)?;
             let (provider, region_id) = (region.provider.clone(), region.id.clone());
-            let sg = region
-                .security_groups
-                .get_mut(csp_id)
-                .ok_or_else(|| not_found("securityGroup", csp_id))?;
+            let sg = region.security_groups.get_mut(csp_id).ok_or_else(|| not_found("securityGroup", csp_id))?;
             sg.rules = rules;
-            let record = Stored {
-                provider,
-                region: region_id,
-                object: sg.clone(),
-            };
+            let record = Stored { provider, region: region_id, object: sg.clone() };
             ctx.put(security_group_key(key, csp_id), &record);
             Ok(record.object)
         })
@@ -386,18 +299,9 @@ impl SimCloud {
     }
 
     /// A key pair by CSP id.
-    pub async fn get_key_pair(
-        &self,
-        conn: &Connection,
-        csp_id: &str,
-    ) -> CloudResult<KeyPairHandle> {
+    pub async fn get_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<KeyPairHandle> {
         self.call(conn, "DescribeKeyPair", |inner, _, key| {
-            inner
-                .region(key)?
-                .key_pairs
-                .get(csp_id)
-                .cloned()
-                .ok_or_else(|| not_found("keyPair", csp_id))
+            inner.region(key)?.key_pairs.get(csp_id).cloned().ok_or_else(|| not_found("keyPair", csp_id))
         })
         .await
     }
@@ -405,10 +309,7 @@ impl SimCloud {
     /// A spec of the region, from the catalog.
     pub async fn lookup_spec(&self, conn: &Connection, name: &str) -> CloudResult<CloudSpec> {
         self.call(conn, "DescribeInstanceType", |_, _, _| {
-            self.catalog
-                .spec(&conn.provider, &conn.region, name)
-                .map(cloud_spec)
-                .ok_or_else(|| not_found("spec", name))
+            self.catalog.spec(&conn.provider, &conn.region, name).map(cloud_spec).ok_or_else(|| not_found("spec", name))
         })
         .await
     }
@@ -416,12 +317,7 @@ impl SimCloud {
     /// Every spec of the region.
     pub async fn list_specs(&self, conn: &Connection) -> CloudResult<Vec<CloudSpec>> {
         self.call(conn, "DescribeInstanceTypes", |_, _, _| {
-            Ok(self
-                .catalog
-                .specs_in(&conn.provider, &conn.region)
-                .into_iter()
-                .map(cloud_spec)
-                .collect())
+            Ok(self.catalog.specs_in(&conn.provider, &conn.region).into_iter().map(cloud_spec).collect())
         })
         .await
     }
@@ -440,12 +336,7 @@ impl SimCloud {
     /// Every image usable in the region.
     pub async fn list_images(&self, conn: &Connection) -> CloudResult<Vec<CloudImage>> {
         self.call(conn, "DescribeImages", |_, _, _| {
-            Ok(self
-                .catalog
-                .images_in(&conn.provider, &conn.region)
-                .into_iter()
-                .map(cloud_image)
-                .collect())
+            Ok(self.catalog.images_in(&conn.provider, &conn.region).into_iter().map(cloud_image).collect())
         })
         .await
     }
@@ -463,9 +354,5 @@ fn cloud_spec(s: &tb_catalog::Spec) -> CloudSpec {
 }
 
 fn cloud_image(i: &tb_catalog::Image) -> CloudImage {
-    CloudImage {
-        name: i.name.clone(),
-        os_type: i.os_type.clone(),
-        os_architecture: i.os_architecture.clone(),
-    }
+    CloudImage { name: i.name.clone(), os_type: i.os_type.clone(), os_architecture: i.os_architecture.clone() }
 }

@@ -59,28 +59,16 @@ mod tests {
     use super::*;
 
     fn state(phase: Phase, word: &str) -> State {
-        State {
-            phase,
-            word: word.into(),
-        }
+        State { phase, word: word.into() }
     }
 
     fn track(end: Option<State>) -> Track {
         Track {
             start_ms: 1_000,
             steps: vec![
-                Step {
-                    state: state(Phase::Creating, "PROVISIONING"),
-                    ms: 10,
-                },
-                Step {
-                    state: state(Phase::Creating, "STAGING"),
-                    ms: 0,
-                },
-                Step {
-                    state: state(Phase::Creating, "STAGING"),
-                    ms: 20,
-                },
+                Step { state: state(Phase::Creating, "PROVISIONING"), ms: 10 },
+                Step { state: state(Phase::Creating, "STAGING"), ms: 0 },
+                Step { state: state(Phase::Creating, "STAGING"), ms: 20 },
             ],
             end,
         }

@@ -17,10 +17,7 @@ fn invalid(msg: String) -> CloudError {
 }
 
 fn vm_not_found(id: &str) -> CloudError {
-    CloudError::NotFound {
-        kind: "VM".into(),
-        id: id.to_string(),
-    }
+    CloudError::NotFound { kind: "VM".into(), id: id.to_string() }
 }
 
 /// What a create decided under the lock.
@@ -68,20 +65,10 @@ impl SimCloud {
     }
 
     /// The VM created with `token`, including a terminated one the cloud still lists.
-    pub async fn find_vm_by_token(
-        &self,
-        conn: &Connection,
-        token: &str,
-    ) -> CloudResult<Option<VmHandle>> {
+    pub async fn find_vm_by_token(&self, conn: &Connection, token: &str) -> CloudResult<Option<VmHandle>> {
         self.call(conn, "DescribeInstances", |inner, ctx, key| {
-            let Inner {
-                regions,
-                public_ips,
-                ..
-            } = inner;
-            let region = regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let Inner { regions, public_ips, .. } = inner;
+            let region = regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
             let Some(id) = region.vm_tokens.get(token).cloned() else {
                 return Ok(None);
             };
@@ -93,14 +80,8 @@ impl SimCloud {
     /// A VM by CSP id; `NotFound` once it has vanished.
     pub async fn get_vm(&self, conn: &Connection, csp_id: &str) -> CloudResult<VmHandle> {
         self.call(conn, "DescribeInstance", |inner, ctx, key| {
-            let Inner {
-                regions,
-                public_ips,
-                ..
-            } = inner;
-            let region = regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let Inner { regions, public_ips, .. } = inner;
+            let region = regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
             observe(region, csp_id, ctx, public_ips).ok_or_else(|| vm_not_found(csp_id))
         })
         .await
@@ -109,24 +90,11 @@ impl SimCloud {
     /// Every VM the region lists, oldest first.
     pub async fn list_vms(&self, conn: &Connection) -> CloudResult<Vec<VmHandle>> {
         self.call(conn, "DescribeInstances", |inner, ctx, key| {
-            let Inner {
-                regions,
-                public_ips,
-                ..
-            } = inner;
-            let region = regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
-            let mut ids: Vec<(u64, String)> = region
-                .vms
-                .values()
-                .map(|vm| (vm.seq, vm.csp_id.clone()))
-                .collect();
+            let Inner { regions, public_ips, .. } = inner;
+            let region = regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let mut ids: Vec<(u64, String)> = region.vms.values().map(|vm| (vm.seq, vm.csp_id.clone())).collect();
             ids.sort();
-            Ok(ids
-                .into_iter()
-                .filter_map(|(_, id)| observe(region, &id, ctx, public_ips))
-                .collect())
+            Ok(ids.into_iter().filter_map(|(_, id)| observe(region, &id, ctx, public_ips)).collect())
         })
         .await
     }
@@ -159,29 +127,17 @@ impl SimCloud {
             _ => "TerminateInstances",
         };
         self.call(conn, what, |inner, ctx, key| {
-            let Inner {
-                regions,
-                public_ips,
-                rng,
-                config,
-                ..
-            } = inner;
-            let region = regions
-                .get_mut(key)
-                .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+            let Inner { regions, public_ips, rng, config, .. } = inner;
+            let region = regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
             let Some(handle) = observe(region, csp_id, ctx, public_ips) else {
                 return Err(vm_not_found(csp_id));
             };
             let csp = region.csp;
-            let vm = region
-                .vms
-                .get_mut(csp_id)
-                .ok_or_else(|| vm_not_found(csp_id))?;
+            let vm = region.vms.get_mut(csp_id).ok_or_else(|| vm_not_found(csp_id))?;
             let Some(state) = vm.state(ctx.now).cloned() else {
                 return Err(vm_not_found(csp_id));
             };
-            if op == Op::Terminate && matches!(state.phase, Phase::Terminating | Phase::Terminated)
-            {
+            if op == Op::Terminate && matches!(state.phase, Phase::Terminating | Phase::Terminated) {
                 return Ok(());
             }
             check_allowed(op, &state, &handle)?;
@@ -201,12 +157,7 @@ impl SimCloud {
                 vm.public_ip = draw_public_ip(rng, public_ips).unwrap_or_default();
             }
             ctx.put(vm_key(key, csp_id), &*vm);
-            tracing::debug!(
-                connection = key,
-                csp_id,
-                op = what,
-                "sim VM operation accepted"
-            );
+            tracing::debug!(connection = key, csp_id, op = what, "sim VM operation accepted");
             Ok(())
         })
         .await
@@ -214,12 +165,7 @@ impl SimCloud {
 }
 
 /// The VM as listed now; a VM that has vanished is forgotten (and deleted from the store).
-fn observe(
-    region: &mut Region,
-    csp_id: &str,
-    ctx: &mut Ctx,
-    public_ips: &mut HashSet<u32>,
-) -> Option<VmHandle> {
+fn observe(region: &mut Region, csp_id: &str, ctx: &mut Ctx, public_ips: &mut HashSet<u32>) -> Option<VmHandle> {
     let view = region.vms.get(csp_id)?.view(ctx.now);
     if view.is_none() {
         region.remove_vm(csp_id, public_ips);
@@ -239,11 +185,7 @@ fn check_allowed(op: Op, state: &State, vm: &VmHandle) -> CloudResult<()> {
     if state.phase == needs {
         return Ok(());
     }
-    let needed = if needs == Phase::Running {
-        "running"
-    } else {
-        "stopped"
-    };
+    let needed = if needs == Phase::Running { "running" } else { "stopped" };
     Err(invalid(format!(
         "IncorrectInstanceState: cannot {verb} VM {}: it is {} ({}); only a {needed} VM can be {}",
         vm.csp_id,
@@ -257,10 +199,7 @@ fn check_allowed(op: Op, state: &State, vm: &VmHandle) -> CloudResult<()> {
     )))
 }
 
-fn draw_public_ip(
-    rng: &mut rand::rngs::Xoshiro256PlusPlus,
-    used: &mut HashSet<u32>,
-) -> Option<String> {
+fn draw_public_ip(rng: &mut rand::rngs::Xoshiro256PlusPlus, used: &mut HashSet<u32>) -> Option<String> {
     let ip = net::draw_host(&net::public_block(), rng, |ip| used.contains(&ip))?;
     used.insert(ip);
     Some(net::to_string(ip))
@@ -274,17 +213,8 @@ impl Inner {
         spec: &VmSpec,
         ctx: &mut Ctx,
     ) -> CloudResult<Created> {
-        let Inner {
-            config,
-            rng,
-            regions,
-            public_ips,
-            next_seq,
-            ..
-        } = self;
-        let region = regions
-            .get_mut(key)
-            .ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
+        let Inner { config, rng, regions, public_ips, next_seq, .. } = self;
+        let region = regions.get_mut(key).ok_or_else(|| CloudError::UnknownConnection(key.into()))?;
         let csp = region.csp;
         let factor = config.time_factor;
         let call_ms = {
@@ -299,28 +229,15 @@ impl Inner {
         if let Some(id) = region.vm_tokens.get(&spec.token).cloned()
             && let Some(handle) = observe(region, &id, ctx, public_ips)
         {
-            return Ok(Created {
-                handle,
-                key: key.to_string(),
-                wait_ms: call_ms,
-                lost: None,
-            });
+            return Ok(Created { handle, key: key.to_string(), wait_ms: call_ms, lost: None });
         }
 
         let provider = region.provider.clone();
-        let cat_spec = catalog
-            .spec(&provider, &region.id, &spec.spec_name)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "spec {} does not exist in {provider} region {}",
-                    spec.spec_name, region.id
-                ))
-            })?;
+        let cat_spec = catalog.spec(&provider, &region.id, &spec.spec_name).ok_or_else(|| {
+            invalid(format!("spec {} does not exist in {provider} region {}", spec.spec_name, region.id))
+        })?;
         let vcpu = cat_spec.vcpu;
-        if catalog
-            .image(&provider, &region.id, &spec.image_name)
-            .is_none()
-        {
+        if catalog.image(&provider, &region.id, &spec.image_name).is_none() {
             return Err(invalid(format!(
                 "image {} does not exist in {provider} region {}",
                 spec.image_name, region.id
@@ -334,16 +251,9 @@ impl Inner {
             .vnets
             .get(&spec.vnet_csp_id)
             .ok_or_else(|| invalid(format!("vNet {} does not exist", spec.vnet_csp_id)))?;
-        let subnet = vnet
-            .subnets
-            .iter()
-            .find(|s| s.csp_id == spec.subnet_csp_id)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "subnet {} does not exist in vNet {}",
-                    spec.subnet_csp_id, spec.vnet_csp_id
-                ))
-            })?;
+        let subnet = vnet.subnets.iter().find(|s| s.csp_id == spec.subnet_csp_id).ok_or_else(|| {
+            invalid(format!("subnet {} does not exist in vNet {}", spec.subnet_csp_id, spec.vnet_csp_id))
+        })?;
         let zone = if requested_zone.is_empty() {
             subnet.zone.clone()
         } else if subnet.zone.is_empty() || subnet.zone == requested_zone {
@@ -368,10 +278,7 @@ impl Inner {
             }
         }
         if !region.key_pairs.contains_key(&spec.key_pair_csp_id) {
-            return Err(invalid(format!(
-                "key pair {} does not exist",
-                spec.key_pair_csp_id
-            )));
+            return Err(invalid(format!("key pair {} does not exist", spec.key_pair_csp_id)));
         }
         let (default_disk_type, image_disk_gb) = csp.root_disk();
         let root_disk_size_gb = spec.root_disk_size_gb.unwrap_or(image_disk_gb);
@@ -394,44 +301,20 @@ impl Inner {
                 && c.spec.as_ref().is_none_or(|s| *s == spec.spec_name)
         }) {
             tracing::debug!(connection = key, zone, spec = %spec.spec_name, "sim has no capacity");
-            return Err(CloudError::Capacity {
-                spec: spec.spec_name.clone(),
-                region: region.id.clone(),
-                zone,
-            });
+            return Err(CloudError::Capacity { spec: spec.spec_name.clone(), region: region.id.clone(), zone });
         }
-        if let Some(limit) = faults
-            .vcpu_quota
-            .iter()
-            .filter(|q| matches(&q.scope))
-            .map(|q| q.limit)
-            .min()
-        {
-            let used: u32 = region
-                .vms
-                .values()
-                .filter(|vm| vm.is_live(ctx.now))
-                .map(|vm| vm.vcpu)
-                .sum();
+        if let Some(limit) = faults.vcpu_quota.iter().filter(|q| matches(&q.scope)).map(|q| q.limit).min() {
+            let used: u32 = region.vms.values().filter(|vm| vm.is_live(ctx.now)).map(|vm| vm.vcpu).sum();
             if u64::from(used) + u64::from(vcpu) > u64::from(limit) {
-                return Err(CloudError::Quota {
-                    region: region.id.clone(),
-                    requested: vcpu,
-                    used,
-                    limit,
-                });
+                return Err(CloudError::Quota { region: region.id.clone(), requested: vcpu, used, limit });
             }
         }
 
         let subnet_id = subnet.csp_id.clone();
-        let private = net::draw_host(&subnet_block, rng, |ip| {
-            region.private_ips.contains(&(subnet_id.clone(), ip))
-        })
-        .ok_or_else(|| {
-            invalid(format!(
-                "InsufficientFreeAddressesInSubnet: subnet {subnet_id} has no free address"
-            ))
-        })?;
+        let private = net::draw_host(&subnet_block, rng, |ip| region.private_ips.contains(&(subnet_id.clone(), ip)))
+            .ok_or_else(|| {
+                invalid(format!("InsufficientFreeAddressesInSubnet: subnet {subnet_id} has no free address"))
+            })?;
         let public_ip = draw_public_ip(rng, public_ips).ok_or_else(|| CloudError::Capacity {
             spec: spec.spec_name.clone(),
             region: region.id.clone(),
@@ -439,16 +322,8 @@ impl Inner {
         })?;
         let csp_id = region.fresh_id(Kind::Vm, rng);
 
-        let mut track = csp.track(
-            Op::Create,
-            &State {
-                phase: Phase::Creating,
-                word: String::new(),
-            },
-            ctx.now,
-            factor,
-            rng,
-        );
+        let mut track =
+            csp.track(Op::Create, &State { phase: Phase::Creating, word: String::new() }, ctx.now, factor, rng);
         if let Some(boot) = config.durations.boot_secs {
             // Spread the fixed boot time evenly over the CSP's boot steps.
             let steps = track.steps.len().max(1) as f64;
@@ -456,19 +331,10 @@ impl Inner {
                 step.ms = scaled_ms(boot / steps, factor);
             }
         }
-        if take_next(
-            &mut faults.fail_after_boot.next_n,
-            matches(&faults.fail_after_boot.scope),
-        ) || (matches(&faults.fail_after_boot.scope)
-            && chance(rng, faults.fail_after_boot.probability))
+        if take_next(&mut faults.fail_after_boot.next_n, matches(&faults.fail_after_boot.scope))
+            || (matches(&faults.fail_after_boot.scope) && chance(rng, faults.fail_after_boot.probability))
         {
-            doom(
-                &mut track,
-                csp,
-                faults.fail_after_boot.after_secs,
-                factor,
-                rng,
-            );
+            doom(&mut track, csp, faults.fail_after_boot.after_secs, factor, rng);
         }
         let lost_applies = matches(&faults.lost_response.scope);
         let lost = (take_next(&mut faults.lost_response.next_n, lost_applies)
@@ -504,19 +370,13 @@ impl Inner {
             seq: *next_seq,
             track,
         };
-        let handle = vm
-            .view(ctx.now)
-            .ok_or_else(|| CloudError::Transient(format!("VM {csp_id} vanished while created")))?;
+        let handle =
+            vm.view(ctx.now).ok_or_else(|| CloudError::Transient(format!("VM {csp_id} vanished while created")))?;
         *next_seq += 1;
         ctx.put(vm_key(key, &csp_id), &vm);
         region.insert_vm(vm, public_ips);
         tracing::debug!(connection = key, csp_id = %csp_id, token = %spec.token, lost = lost.is_some(), "sim VM created");
-        Ok(Created {
-            handle,
-            key: key.to_string(),
-            wait_ms: call_ms + slow_ms,
-            lost,
-        })
+        Ok(Created { handle, key: key.to_string(), wait_ms: call_ms + slow_ms, lost })
     }
 }
 
@@ -542,10 +402,7 @@ fn doom(
         return;
     };
     let failure = csp.track(Op::Fail, &running, 0, factor, rng);
-    track.steps.push(Step {
-        state: running,
-        ms: scaled_ms(after_secs, factor),
-    });
+    track.steps.push(Step { state: running, ms: scaled_ms(after_secs, factor) });
     track.steps.extend(failure.steps);
     track.end = failure.end;
 }

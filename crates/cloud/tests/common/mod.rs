@@ -7,8 +7,8 @@ use std::time::Duration;
 use tb_catalog::{Catalog, Image, Provider, Region, Spec};
 use tb_cloud::sim::{ManualClock, SimClock, SimCloud, SimConfig, SimDriver};
 use tb_cloud::{
-    CloudDriver, CloudError, Connection, FirewallRule, KeyPairSpec, SecurityGroupSpec, SubnetSpec,
-    VNetSpec, VmHandle, VmSpec,
+    CloudDriver, CloudError, Connection, FirewallRule, KeyPairSpec, SecurityGroupSpec, SubnetSpec, VNetSpec, VmHandle,
+    VmSpec,
 };
 
 pub const PUBLIC_KEY: &str =
@@ -20,11 +20,7 @@ pub const REGIONS: &[(&str, &str, &[&str])] = &[
     ("aws", "us-east-1", &["us-east-1a", "us-east-1b"]),
     ("gcp", "us-east1", &["us-east1-b", "us-east1-c"]),
     ("azure", "koreacentral", &["1", "2", "3"]),
-    (
-        "alibaba",
-        "ap-northeast-1",
-        &["ap-northeast-1a", "ap-northeast-1b"],
-    ),
+    ("alibaba", "ap-northeast-1", &["ap-northeast-1a", "ap-northeast-1b"]),
     ("tencent", "ap-seoul", &["ap-seoul-1", "ap-seoul-2"]),
     ("ibm", "us-south", &["us-south-1"]),
     ("ncp", "kr", &["KR-1", "KR-2"]),
@@ -38,10 +34,7 @@ pub const REGIONS: &[(&str, &str, &[&str])] = &[
 pub fn catalog() -> Arc<Catalog> {
     let mut c = Catalog::empty();
     for (provider, region, zones) in REGIONS {
-        c.upsert_provider(Provider {
-            name: provider.to_string(),
-            display: provider.to_uppercase(),
-        });
+        c.upsert_provider(Provider { name: provider.to_string(), display: provider.to_uppercase() });
         c.upsert_region(Region {
             provider: provider.to_string(),
             id: region.to_string(),
@@ -79,35 +72,20 @@ pub fn catalog() -> Arc<Catalog> {
 }
 
 pub fn conn(provider: &str) -> Connection {
-    let (p, r, _) = REGIONS
-        .iter()
-        .find(|(p, _, _)| *p == provider)
-        .expect("provider in the test catalog");
-    Connection {
-        name: format!("{p}-{r}"),
-        provider: p.to_string(),
-        region: r.to_string(),
-    }
+    let (p, r, _) = REGIONS.iter().find(|(p, _, _)| *p == provider).expect("provider in the test catalog");
+    Connection { name: format!("{p}-{r}"), provider: p.to_string(), region: r.to_string() }
 }
 
 pub fn zones(provider: &str) -> Vec<String> {
     let (_, r, zones) = REGIONS.iter().find(|(p, _, _)| *p == provider).unwrap();
-    if zones.is_empty() {
-        vec![r.to_string()]
-    } else {
-        zones.iter().map(|z| z.to_string()).collect()
-    }
+    if zones.is_empty() { vec![r.to_string()] } else { zones.iter().map(|z| z.to_string()).collect() }
 }
 
 /// An in-memory sim on a manual clock (time moves only when the test says so).
 pub async fn manual_sim(config: SimConfig) -> (Arc<SimCloud>, ManualClock) {
     let clock = ManualClock::new(1_700_000_000_000);
-    let cloud = SimCloud::builder(catalog())
-        .config(config)
-        .clock(SimClock::Manual(clock.clone()))
-        .build()
-        .await
-        .unwrap();
+    let cloud =
+        SimCloud::builder(catalog()).config(config).clock(SimClock::Manual(clock.clone())).build().await.unwrap();
     (Arc::new(cloud), clock)
 }
 
@@ -127,12 +105,7 @@ pub struct Net {
 
 impl Net {
     pub fn subnet_in(&self, zone: &str) -> &str {
-        &self
-            .subnets
-            .iter()
-            .find(|(_, z)| z == zone)
-            .expect("a subnet in that zone")
-            .0
+        &self.subnets.iter().find(|(_, z)| z == zone).expect("a subnet in that zone").0
     }
 }
 
@@ -147,16 +120,7 @@ pub async fn network(d: &dyn CloudDriver, c: &Connection, tag: &str) -> Result<N
             zone: z.clone(),
         })
         .collect();
-    let vnet = d
-        .create_vnet(
-            c,
-            VNetSpec {
-                token: format!("{tag}-vnet"),
-                cidr: "10.0.0.0/16".into(),
-                subnets,
-            },
-        )
-        .await?;
+    let vnet = d.create_vnet(c, VNetSpec { token: format!("{tag}-vnet"), cidr: "10.0.0.0/16".into(), subnets }).await?;
     let sg = d
         .create_security_group(
             c,
@@ -173,22 +137,10 @@ pub async fn network(d: &dyn CloudDriver, c: &Connection, tag: &str) -> Result<N
             },
         )
         .await?;
-    let key = d
-        .create_key_pair(
-            c,
-            KeyPairSpec {
-                token: format!("{tag}-key"),
-                public_key: PUBLIC_KEY.into(),
-            },
-        )
-        .await?;
+    let key = d.create_key_pair(c, KeyPairSpec { token: format!("{tag}-key"), public_key: PUBLIC_KEY.into() }).await?;
     Ok(Net {
         vnet: vnet.csp_id,
-        subnets: vnet
-            .subnets
-            .into_iter()
-            .map(|s| (s.csp_id, s.zone))
-            .collect(),
+        subnets: vnet.subnets.into_iter().map(|s| (s.csp_id, s.zone)).collect(),
         sg: sg.csp_id,
         key: key.csp_id,
     })
@@ -212,13 +164,7 @@ pub fn vm_spec(net: &Net, token: &str) -> VmSpec {
 }
 
 /// Polls `get_vm` (system clock) until the native word is `word`, for at most `limit`.
-pub async fn wait_for_word(
-    d: &dyn CloudDriver,
-    c: &Connection,
-    id: &str,
-    word: &str,
-    limit: Duration,
-) -> VmHandle {
+pub async fn wait_for_word(d: &dyn CloudDriver, c: &Connection, id: &str, word: &str, limit: Duration) -> VmHandle {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let vm = d.get_vm(c, id).await.unwrap();

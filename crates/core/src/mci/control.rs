@@ -37,33 +37,17 @@ impl ControlPlan {
     /// Calls the clouds for every selected VM, ends the MCI-level intent, and (for terminate)
     /// waits until the clouds report the VMs terminated.
     pub async fn run(self) -> CoreResult<String> {
-        let ControlPlan {
-            tb,
-            ns,
-            id,
-            ids,
-            target,
-            action,
-            message,
-        } = self;
+        let ControlPlan { tb, ns, id, ids, target, action, message } = self;
         let errors = tb.fan_out_action(&ns, &id, &ids, target).await;
         // v0.12: the MCI-level intent ends when every call returned; VMs keep theirs until
         // the poller sees them reach it.
-        let _ = repo::modify(
-            tb.store.as_ref(),
-            &keys::mci(&ns, &id),
-            "MCI",
-            |m: &mut MciInfo| {
-                m.set_target(TargetAction::None, STATUS_COMPLETE);
-                Ok(())
-            },
-        )
+        let _ = repo::modify(tb.store.as_ref(), &keys::mci(&ns, &id), "MCI", |m: &mut MciInfo| {
+            m.set_target(TargetAction::None, STATUS_COMPLETE);
+            Ok(())
+        })
         .await;
         if !errors.is_empty() && errors.len() == ids.len() {
-            return Err(CoreError::Conflict(format!(
-                "{action} failed on every VM: {}",
-                errors.join("; ")
-            )));
+            return Err(CoreError::Conflict(format!("{action} failed on every VM: {}", errors.join("; "))));
         }
         if target == TargetAction::Terminate {
             // Wait until the clouds say Terminated so the answer ("Terminated the MCI") is true.
@@ -75,13 +59,7 @@ impl ControlPlan {
 
 impl Tumblebug {
     /// `GET /control/mci/{id}?action=`. Returns the reference's result message.
-    pub async fn control_mci(
-        &self,
-        ns: &str,
-        id: &str,
-        action: ControlAction,
-        force: bool,
-    ) -> CoreResult<String> {
+    pub async fn control_mci(&self, ns: &str, id: &str, action: ControlAction, force: bool) -> CoreResult<String> {
         match self.prepare_control_mci(ns, id, action, force).await? {
             ControlStart::Done(msg) => Ok(msg),
             ControlStart::Run(plan) => plan.run().await,
@@ -103,30 +81,19 @@ impl Tumblebug {
                 return self.refine_mci(ns, &mci).await.map(ControlStart::Done);
             }
             ControlAction::Continue | ControlAction::Withdraw => {
-                return self
-                    .release_hold(ns, &mci, action)
-                    .await
-                    .map(ControlStart::Done);
+                return self.release_hold(ns, &mci, action).await.map(ControlStart::Done);
             }
             _ => {}
         }
         let Some(target) = action.target_action() else {
             return Err(CoreError::invalid(format!("action {action} has no intent")));
         };
-        lifecycle::check_mci_transition(
-            id,
-            &mci.status,
-            mci.target_action(),
-            action.as_str(),
-            force,
-        )
-        .map_err(|e| CoreError::conflict(e.to_string()))?;
+        lifecycle::check_mci_transition(id, &mci.status, mci.target_action(), action.as_str(), force)
+            .map_err(|e| CoreError::conflict(e.to_string()))?;
         let ids: Vec<String> = mci
             .vm
             .iter()
-            .filter(|vm| {
-                force || lifecycle::check_vm_transition(vm.vm_status(), action.as_str()).is_ok()
-            })
+            .filter(|vm| force || lifecycle::check_vm_transition(vm.vm_status(), action.as_str()).is_ok())
             .map(|vm| vm.id.clone())
             .collect();
         let message = action.mci_result_message(mci.vm.len()).to_string();
@@ -137,19 +104,14 @@ impl Tumblebug {
             return Err(CoreError::invalid(format!("action {action} has no intent")));
         };
         // Intent first: the MCI now, each VM just before its own cloud call.
-        repo::modify(
-            self.store.as_ref(),
-            &keys::mci(ns, id),
-            &format!("The MCI {id}"),
-            |m: &mut MciInfo| {
-                if !force {
-                    lifecycle::check_mci_idle(id, m.target_action(), false)
-                        .map_err(|e| CoreError::conflict(e.to_string()))?;
-                }
-                m.set_target(intent.target_action, intent.target_status.as_str());
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &keys::mci(ns, id), &format!("The MCI {id}"), |m: &mut MciInfo| {
+            if !force {
+                lifecycle::check_mci_idle(id, m.target_action(), false)
+                    .map_err(|e| CoreError::conflict(e.to_string()))?;
+            }
+            m.set_target(intent.target_action, intent.target_status.as_str());
+            Ok(())
+        })
         .await
         .map_err(|e| match e {
             CoreError::NotFound(_) => mci_not_found(ns, id),
@@ -176,13 +138,8 @@ impl Tumblebug {
         force: bool,
     ) -> CoreResult<String> {
         let mci = self.mci_doc(ns, id).await?.value;
-        let Some(target) = action
-            .target_action()
-            .filter(|t| *t != TargetAction::Refine)
-        else {
-            return Err(CoreError::invalid(format!(
-                "action {action} is not available for a single VM"
-            )));
+        let Some(target) = action.target_action().filter(|t| *t != TargetAction::Refine) else {
+            return Err(CoreError::invalid(format!("action {action} is not available for a single VM")));
         };
         if !force {
             lifecycle::check_mci_idle(id, mci.target_action(), false)
@@ -193,15 +150,12 @@ impl Tumblebug {
             lifecycle::check_vm_transition(vm.vm_status(), action.as_str())
                 .map_err(|e| CoreError::conflict(e.to_string()))?;
         }
-        let errors = self
-            .fan_out_action(ns, id, &[vm_id.to_string()], target)
-            .await;
+        let errors = self.fan_out_action(ns, id, &[vm_id.to_string()], target).await;
         if let Some(e) = errors.first() {
             return Err(CoreError::Conflict(e.clone()));
         }
         if target == TargetAction::Terminate {
-            self.wait_for(ns, id, &[vm_id.to_string()], VmStatus::Terminated)
-                .await?;
+            self.wait_for(ns, id, &[vm_id.to_string()], VmStatus::Terminated).await?;
         }
         Ok(action.vm_result_message())
     }
@@ -217,8 +171,7 @@ impl Tumblebug {
     ) -> Vec<String> {
         let mut set = JoinSet::new();
         for vm_id in vm_ids {
-            let (tb, ns, mci, vm_id) =
-                (self.clone(), ns.to_string(), mci.to_string(), vm_id.clone());
+            let (tb, ns, mci, vm_id) = (self.clone(), ns.to_string(), mci.to_string(), vm_id.clone());
             set.spawn(async move {
                 let r = tb.act_on_vm(&ns, &mci, &vm_id, action).await;
                 r.map_err(|e| format!("{vm_id}: {e}"))
@@ -237,13 +190,7 @@ impl Tumblebug {
     }
 
     /// Intent, then the cloud call for one VM.
-    pub(crate) async fn act_on_vm(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm_id: &str,
-        action: TargetAction,
-    ) -> CoreResult<()> {
+    pub(crate) async fn act_on_vm(&self, ns: &str, mci: &str, vm_id: &str, action: TargetAction) -> CoreResult<()> {
         let Some(intent) = lifecycle::action_intent(action) else {
             return Err(CoreError::invalid(format!("{action:?} is not a VM action")));
         };
@@ -257,13 +204,7 @@ impl Tumblebug {
     }
 
     /// The cloud call of an action whose intent is already persisted.
-    pub(crate) async fn call_cloud(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm: &VmInfo,
-        action: TargetAction,
-    ) -> CoreResult<()> {
+    pub(crate) async fn call_cloud(&self, ns: &str, mci: &str, vm: &VmInfo, action: TargetAction) -> CoreResult<()> {
         if vm.csp_resource_id.is_empty() {
             // No cloud id recorded: the create failed, or is still in flight. A VM the cloud
             // made with this token is terminated; one that lands later is terminated by the
@@ -278,9 +219,7 @@ impl Tumblebug {
                 let key = keys::vm(ns, mci, &vm.id);
                 repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
                     v.set_status(VmStatus::Terminated);
-                    if let Some(done) =
-                        lifecycle::completion(VmStatus::Terminated, VmStatus::Terminated.as_str())
-                    {
+                    if let Some(done) = lifecycle::completion(VmStatus::Terminated, VmStatus::Terminated.as_str()) {
                         done.apply_to(v);
                     }
                     Ok(())
@@ -301,9 +240,7 @@ impl Tumblebug {
                     TargetAction::Suspend => driver.suspend_vm(&conn, &vm.csp_resource_id).await,
                     TargetAction::Resume => driver.resume_vm(&conn, &vm.csp_resource_id).await,
                     TargetAction::Reboot => driver.reboot_vm(&conn, &vm.csp_resource_id).await,
-                    TargetAction::Terminate => {
-                        driver.terminate_vm(&conn, &vm.csp_resource_id).await
-                    }
+                    TargetAction::Terminate => driver.terminate_vm(&conn, &vm.csp_resource_id).await,
                     _ => Ok(()),
                 }
             };
@@ -316,10 +253,7 @@ impl Tumblebug {
                 // Throttling and hiccups are retried with a growing pause; the actions are
                 // idempotent for a VM already on its way.
                 Err(e) if e.retryable() && attempt < CONTROL_ATTEMPTS => {
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        200 * (1 << attempt.min(5)),
-                    ))
-                    .await;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * (1 << attempt.min(5)))).await;
                 }
                 other => break other,
             }
@@ -346,13 +280,7 @@ impl Tumblebug {
 
     /// Polls the given VMs (in parallel) until each is in `status`, Failed, or no longer
     /// carries an intent (its call failed), within the control timeout.
-    pub(crate) async fn wait_for(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm_ids: &[String],
-        status: VmStatus,
-    ) -> CoreResult<()> {
+    pub(crate) async fn wait_for(&self, ns: &str, mci: &str, vm_ids: &[String], status: VmStatus) -> CoreResult<()> {
         let cfg = &self.engine().config;
         let started = std::time::Instant::now();
         let mut pending: Vec<String> = vm_ids.to_vec();
@@ -381,9 +309,7 @@ impl Tumblebug {
                 break;
             }
             if started.elapsed() > cfg.control_timeout {
-                return Err(CoreError::Cloud(CloudError::Timeout(
-                    cfg.control_timeout.as_secs(),
-                )));
+                return Err(CoreError::Cloud(CloudError::Timeout(cfg.control_timeout.as_secs())));
             }
             tokio::time::sleep(cfg.poll_interval).await;
         }
@@ -392,65 +318,39 @@ impl Tumblebug {
 
     /// `refine`: drops the records of Failed and Undefined VMs (no cloud call, as upstream).
     async fn refine_mci(&self, ns: &str, mci: &MciInfo) -> CoreResult<String> {
-        let bad: Vec<&VmInfo> = mci
-            .vm
-            .iter()
-            .filter(|v| matches!(v.vm_status(), VmStatus::Failed | VmStatus::Undefined))
-            .collect();
+        let bad: Vec<&VmInfo> =
+            mci.vm.iter().filter(|v| matches!(v.vm_status(), VmStatus::Failed | VmStatus::Undefined)).collect();
         for vm in &bad {
             self.delete_vm_record(ns, &mci.id, &vm.id).await?;
         }
-        Ok(ControlAction::Refine
-            .mci_result_message(bad.len())
-            .to_string())
+        Ok(ControlAction::Refine.mci_result_message(bad.len()).to_string())
     }
 
     /// `continue` provisions a held MCI; `withdraw` deletes it.
-    async fn release_hold(
-        &self,
-        ns: &str,
-        mci: &MciInfo,
-        action: ControlAction,
-    ) -> CoreResult<String> {
+    async fn release_hold(&self, ns: &str, mci: &MciInfo, action: ControlAction) -> CoreResult<String> {
         // Leaving the hold is a compare-and-swap on the marker: of two concurrent continue or
         // withdraw requests, exactly one proceeds.
         let id = mci.id.clone();
-        repo::modify(
-            self.store.as_ref(),
-            &keys::mci(ns, &id),
-            &format!("The MCI {id}"),
-            |m: &mut MciInfo| {
-                if !m.system_message.iter().any(|s| s.starts_with("held:")) {
-                    return Err(CoreError::conflict(format!("MCI {id} is not on hold")));
-                }
-                m.system_message.retain(|s| !s.starts_with("held:"));
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &keys::mci(ns, &id), &format!("The MCI {id}"), |m: &mut MciInfo| {
+            if !m.system_message.iter().any(|s| s.starts_with("held:")) {
+                return Err(CoreError::conflict(format!("MCI {id} is not on hold")));
+            }
+            m.system_message.retain(|s| !s.starts_with("held:"));
+            Ok(())
+        })
         .await?;
         match action {
             ControlAction::Withdraw => {
-                self.delete_mci(ns, &mci.id, lifecycle::DeleteOption::Force)
-                    .await?;
+                self.delete_mci(ns, &mci.id, lifecycle::DeleteOption::Force).await?;
             }
             _ => {
-                let ids: Vec<String> = mci
-                    .vm
-                    .iter()
-                    .filter(|v| v.csp_resource_id.is_empty())
-                    .map(|v| v.id.clone())
-                    .collect();
+                let ids: Vec<String> =
+                    mci.vm.iter().filter(|v| v.csp_resource_id.is_empty()).map(|v| v.id.clone()).collect();
                 let tb = self.clone();
                 let (ns, id) = (ns.to_string(), mci.id.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = tb
-                        .provision_and_settle(
-                            &ns,
-                            &id,
-                            &ids,
-                            super::create::FailurePolicy::Continue,
-                        )
-                        .await
+                    if let Err(e) =
+                        tb.provision_and_settle(&ns, &id, &ids, super::create::FailurePolicy::Continue).await
                     {
                         tracing::warn!(ns, mci = %id, error = %e, "held MCI provisioning failed");
                     }

@@ -75,9 +75,7 @@ impl CreatePlan {
         if self.hold {
             return self.tb.get_mci(&self.ns, &self.mci).await;
         }
-        self.tb
-            .provision_and_settle(&self.ns, &self.mci, &self.vm_ids, self.policy)
-            .await
+        self.tb.provision_and_settle(&self.ns, &self.mci, &self.vm_ids, self.policy).await
     }
 }
 
@@ -90,11 +88,7 @@ pub(crate) struct PlannedVm {
 impl Tumblebug {
     /// Looks a spec up in the namespace, then in the system namespace (catalog included).
     pub(crate) async fn find_spec(&self, ns: &str, id: &str) -> CoreResult<(SpecInfo, bool)> {
-        if let Some(v) = repo::get::<SpecInfo>(
-            self.store.as_ref(),
-            &keys::resource(ns, ResourceKind::Spec, id),
-        )
-        .await?
+        if let Some(v) = repo::get::<SpecInfo>(self.store.as_ref(), &keys::resource(ns, ResourceKind::Spec, id)).await?
         {
             return Ok((v.value, true));
         }
@@ -108,16 +102,9 @@ impl Tumblebug {
     }
 
     /// Looks an image up in the namespace, then in the system namespace (catalog included).
-    pub(crate) async fn find_image(
-        &self,
-        ns: &str,
-        id: &str,
-    ) -> CoreResult<Option<(ImageInfo, bool)>> {
-        if let Some(v) = repo::get::<ImageInfo>(
-            self.store.as_ref(),
-            &keys::resource(ns, ResourceKind::Image, id),
-        )
-        .await?
+    pub(crate) async fn find_image(&self, ns: &str, id: &str) -> CoreResult<Option<(ImageInfo, bool)>> {
+        if let Some(v) =
+            repo::get::<ImageInfo>(self.store.as_ref(), &keys::resource(ns, ResourceKind::Image, id)).await?
         {
             return Ok(Some((v.value, true)));
         }
@@ -128,17 +115,10 @@ impl Tumblebug {
         }
     }
 
-    async fn ns_resource<T: crate::resource::Resource>(
-        &self,
-        ns: &str,
-        id: &str,
-        field: &str,
-    ) -> CoreResult<T> {
+    async fn ns_resource<T: crate::resource::Resource>(&self, ns: &str, id: &str, field: &str) -> CoreResult<T> {
         match repo::get::<T>(self.store.as_ref(), &keys::resource(ns, T::KIND, id)).await? {
             Some(v) => Ok(v.value),
-            None => Err(CoreError::invalid(format!(
-                "{field} {id:?} does not exist in namespace {ns}"
-            ))),
+            None => Err(CoreError::invalid(format!("{field} {id:?} does not exist in namespace {ns}"))),
         }
     }
 
@@ -153,11 +133,8 @@ impl Tumblebug {
         let sg_name = to_lower(&req.name);
         let (spec, spec_stored) = self.find_spec(ns, &req.spec_id).await?;
         let vnet: VNetInfo = self.ns_resource(ns, &req.vnet_id, "vNetId").await?;
-        let connection = if req.connection_name.is_empty() {
-            vnet.connection_name.clone()
-        } else {
-            req.connection_name.clone()
-        };
+        let connection =
+            if req.connection_name.is_empty() { vnet.connection_name.clone() } else { req.connection_name.clone() };
         if connection != vnet.connection_name {
             return Err(CoreError::invalid(format!(
                 "subGroup {sg_name}: vNet {} is on connection {}, not {connection}",
@@ -170,16 +147,9 @@ impl Tumblebug {
                 spec.id, spec.connection_name
             )));
         }
-        let subnet = vnet
-            .subnet_info_list
-            .iter()
-            .find(|s| s.id == req.subnet_id)
-            .ok_or_else(|| {
-                CoreError::invalid(format!(
-                    "subnetId {:?} does not exist in vNet {}",
-                    req.subnet_id, vnet.id
-                ))
-            })?;
+        let subnet = vnet.subnet_info_list.iter().find(|s| s.id == req.subnet_id).ok_or_else(|| {
+            CoreError::invalid(format!("subnetId {:?} does not exist in vNet {}", req.subnet_id, vnet.id))
+        })?;
         if req.security_group_ids.is_empty() {
             return Err(CoreError::invalid(format!(
                 "subGroup {sg_name}: securityGroupIds must name at least one security group"
@@ -209,9 +179,7 @@ impl Tumblebug {
             None => (req.image_id.clone(), req.image_id.clone(), false),
         };
         if csp_image.is_empty() {
-            return Err(CoreError::invalid(format!(
-                "subGroup {sg_name}: imageId is required"
-            )));
+            return Err(CoreError::invalid(format!("subGroup {sg_name}: imageId is required")));
         }
         let conn_config = self.clouds.config(&connection)?;
         let location = tb_model::resource::Location {
@@ -219,14 +187,8 @@ impl Tumblebug {
             latitude: conn_config.region_detail.location.latitude,
             longitude: conn_config.region_detail.location.longitude,
         };
-        let mut uses = vec![
-            (ResourceKind::VNet, vnet.id.clone()),
-            (ResourceKind::SshKey, key.id.clone()),
-        ];
-        uses.extend(
-            sgs.iter()
-                .map(|s| (ResourceKind::SecurityGroup, s.id.clone())),
-        );
+        let mut uses = vec![(ResourceKind::VNet, vnet.id.clone()), (ResourceKind::SshKey, key.id.clone())];
+        uses.extend(sgs.iter().map(|s| (ResourceKind::SecurityGroup, s.id.clone())));
         if spec_stored {
             uses.push((ResourceKind::Spec, spec.id.clone()));
         }
@@ -285,10 +247,7 @@ impl Tumblebug {
             vm.label.insert("sys.mciId".into(), mci_id.to_string());
             vm.label.insert("sys.subGroupId".into(), sg_name.clone());
             vm.label.insert("sys.uid".into(), vm.uid.clone());
-            out.push(PlannedVm {
-                vm,
-                uses: uses.clone(),
-            });
+            out.push(PlannedVm { vm, uses: uses.clone() });
         }
         Ok(out)
     }
@@ -312,80 +271,48 @@ impl Tumblebug {
                 let Some(kv) = self.store.get(&key).await? else {
                     return Err(mci_not_found(ns, mci_id));
                 };
-                compares.push(Compare {
-                    key,
-                    revision: kv.revision,
-                });
+                compares.push(Compare { key, revision: kv.revision });
             }
             if let Some(m) = mci {
                 let key = keys::mci(ns, mci_id);
-                compares.push(Compare {
-                    key: key.clone(),
-                    revision: 0,
-                });
-                ops.push(Op::Put {
-                    value: repo::encode(&key, m)?,
-                    key,
-                });
+                compares.push(Compare { key: key.clone(), revision: 0 });
+                ops.push(Op::Put { value: repo::encode(&key, m)?, key });
             }
             for sg in subgroups {
                 let key = keys::subgroup(ns, mci_id, &sg.id);
                 // Subgroups may be rewritten by a scale-out: write them unconditionally.
-                ops.push(Op::Put {
-                    value: repo::encode(&key, sg)?,
-                    key,
-                });
+                ops.push(Op::Put { value: repo::encode(&key, sg)?, key });
             }
             let mut uses: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
             for p in planned {
                 let key = keys::vm(ns, mci_id, &p.vm.id);
-                compares.push(Compare {
-                    key: key.clone(),
-                    revision: 0,
-                });
-                ops.push(Op::Put {
-                    value: repo::encode(&key, &p.vm)?,
-                    key: key.clone(),
-                });
+                compares.push(Compare { key: key.clone(), revision: 0 });
+                ops.push(Op::Put { value: repo::encode(&key, &p.vm)?, key: key.clone() });
                 for u in &p.uses {
                     uses.entry(u.clone()).or_default().push(key.clone());
                 }
             }
             for ((kind, id), vm_keys) in &uses {
                 let key = keys::resource(ns, *kind, id);
-                let Some(doc) = repo::get::<serde_json::Value>(self.store.as_ref(), &key).await?
-                else {
-                    return Err(CoreError::invalid(format!(
-                        "{kind} {id} was deleted meanwhile"
-                    )));
+                let Some(doc) = repo::get::<serde_json::Value>(self.store.as_ref(), &key).await? else {
+                    return Err(CoreError::invalid(format!("{kind} {id} was deleted meanwhile")));
                 };
                 let mut value = doc.value;
                 super::super::resource::push_associations(&mut value, vm_keys)?;
-                compares.push(Compare {
-                    key: key.clone(),
-                    revision: doc.revision,
-                });
-                ops.push(Op::Put {
-                    value: repo::encode(&key, &value)?,
-                    key,
-                });
+                compares.push(Compare { key: key.clone(), revision: doc.revision });
+                ops.push(Op::Put { value: repo::encode(&key, &value)?, key });
             }
             match self.store.txn(compares, ops).await? {
                 TxnOutcome::Committed(_) => return Ok(()),
                 TxnOutcome::Conflict => {
                     if mci.is_some() && self.mci_exists(ns, mci_id).await? {
-                        return Err(CoreError::AlreadyExists(format!(
-                            "The MCI {mci_id} already exists"
-                        )));
+                        return Err(CoreError::AlreadyExists(format!("The MCI {mci_id} already exists")));
                     }
                     if let Some(p) = planned.first()
                         && mci.is_none()
                         && self.vm_exists(ns, mci_id, &p.vm.id).await?
                     {
-                        return Err(CoreError::AlreadyExists(format!(
-                            "The VM {} already exists",
-                            p.vm.id
-                        )));
+                        return Err(CoreError::AlreadyExists(format!("The VM {} already exists", p.vm.id)));
                     }
                 }
             }
@@ -395,36 +322,21 @@ impl Tumblebug {
 
     /// `POST /ns/{ns}/mci`: creates the MCI and provisions every VM. Returns when every VM has
     /// reached Running or failed (the synchronous CB-Tumblebug behaviour).
-    pub async fn create_mci(
-        &self,
-        ns: &str,
-        req: MciReq,
-        opts: CreateOptions,
-    ) -> CoreResult<MciInfo> {
+    pub async fn create_mci(&self, ns: &str, req: MciReq, opts: CreateOptions) -> CoreResult<MciInfo> {
         self.prepare_create_mci(ns, req, opts).await?.run().await
     }
 
     /// The part of a create that must happen before answering: validation and the records
     /// (MCI, subgroups, VMs with their intent). [`CreatePlan::run`] does the rest.
-    pub async fn prepare_create_mci(
-        &self,
-        ns: &str,
-        req: MciReq,
-        opts: CreateOptions,
-    ) -> CoreResult<CreatePlan> {
+    pub async fn prepare_create_mci(&self, ns: &str, req: MciReq, opts: CreateOptions) -> CoreResult<CreatePlan> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         let policy = FailurePolicy::parse(&req.policy_on_partial_failure)?;
         if req.sub_groups.is_empty() {
-            return Err(CoreError::invalid(
-                "subGroups must contain at least one subgroup",
-            ));
+            return Err(CoreError::invalid("subGroups must contain at least one subgroup"));
         }
         if self.mci_exists(ns, &req.name).await? {
-            return Err(CoreError::AlreadyExists(format!(
-                "The MCI {} already exists",
-                req.name
-            )));
+            return Err(CoreError::AlreadyExists(format!("The MCI {} already exists", req.name)));
         }
         let mut subgroups: Vec<SubGroupInfo> = Vec::new();
         let mut total_vms: u32 = 0;
@@ -434,9 +346,7 @@ impl Tumblebug {
             let size = lifecycle::subgroup_vm_count(sg.sub_group_size);
             total_vms += size;
             if total_vms > MAX_VMS_PER_REQUEST {
-                return Err(CoreError::invalid(format!(
-                    "a request may create at most {MAX_VMS_PER_REQUEST} VMs"
-                )));
+                return Err(CoreError::invalid(format!("a request may create at most {MAX_VMS_PER_REQUEST} VMs")));
             }
             if size > MAX_SUBGROUP_SIZE {
                 return Err(CoreError::invalid(format!(
@@ -445,9 +355,7 @@ impl Tumblebug {
             }
             let sg_id = to_lower(&sg.name);
             if subgroups.iter().any(|s| s.id == sg_id) {
-                return Err(CoreError::invalid(format!(
-                    "Duplicated SubGroup ID: {sg_id}"
-                )));
+                return Err(CoreError::invalid(format!("Duplicated SubGroup ID: {sg_id}")));
             }
             let names = lifecycle::vm_names(&sg.name, sg.sub_group_size, 1);
             let vms = self.plan_subgroup(ns, &req.name, sg, &names).await?;
@@ -473,6 +381,7 @@ impl Tumblebug {
             placement_algo: req.placement_algo.clone(),
             description: req.description.clone(),
             post_command: req.post_command.clone(),
+            capacity_failover: req.capacity_failover,
             ..MciInfo::default()
         };
         mci.set_target(TargetAction::Create, VmStatus::Running.as_str());
@@ -482,11 +391,9 @@ impl Tumblebug {
         mci.label.insert("sys.uid".into(), mci.uid.clone());
         mci.status_count.count_total = planned.len();
         if opts.hold {
-            mci.system_message
-                .push("held: waiting for continue or withdraw".into());
+            mci.system_message.push("held: waiting for continue or withdraw".into());
         }
-        self.write_plan(ns, Some(&mci), &req.name, &subgroups, &planned)
-            .await?;
+        self.write_plan(ns, Some(&mci), &req.name, &subgroups, &planned).await?;
         tracing::info!(ns, mci = %req.name, vms = planned.len(), hold = opts.hold, "MCI records written");
         Ok(CreatePlan {
             tb: self.clone(),
@@ -507,26 +414,19 @@ impl Tumblebug {
         vm_ids: &[String],
         policy: FailurePolicy,
     ) -> CoreResult<MciInfo> {
-        let errors = self.provision_vms(ns, mci_id, vm_ids).await;
+        let (errors, moves) = self.provision_vms(ns, mci_id, vm_ids).await;
         let failed: Vec<String> = errors.iter().map(|e| e.vm_name.clone()).collect();
         let total = vm_ids.len();
         let creation_errors = MciCreationErrors {
             vm_object_creation_errors: Vec::new(),
-            vm_creation_errors: errors,
+            vm_creation_errors: errors.iter().chain(moves.iter()).cloned().collect(),
             total_vm_count: total,
             successful_vm_count: total - failed.len(),
             failed_vm_count: failed.len(),
             failure_handling_strategy: policy.as_str().into(),
         };
         if !failed.is_empty() {
-            tracing::warn!(
-                ns,
-                mci = mci_id,
-                failed = failed.len(),
-                total,
-                policy = policy.as_str(),
-                "some VMs failed"
-            );
+            tracing::warn!(ns, mci = mci_id, failed = failed.len(), total, policy = policy.as_str(), "some VMs failed");
             match policy {
                 FailurePolicy::Continue => {}
                 FailurePolicy::Refine => {
@@ -541,8 +441,7 @@ impl Tumblebug {
                         .map(|e| format!("{}: {}", e.vm_name, e.error))
                         .collect::<Vec<_>>()
                         .join("; ");
-                    self.delete_mci(ns, mci_id, lifecycle::DeleteOption::Terminate)
-                        .await?;
+                    self.delete_mci(ns, mci_id, lifecycle::DeleteOption::Terminate).await?;
                     return Err(CoreError::Conflict(format!(
                         "MCI {mci_id} rolled back: {} of {total} VMs failed ({summary})",
                         failed.len()
@@ -551,47 +450,36 @@ impl Tumblebug {
             }
         }
         let key = keys::mci(ns, mci_id);
-        let errs = (!failed.is_empty()).then_some(creation_errors);
-        let vm_count = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci_id))
-            .await?
-            .len();
-        repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The MCI {mci_id}"),
-            |m: &mut MciInfo| {
-                m.set_target(TargetAction::None, STATUS_COMPLETE);
-                // Creation is over: the total is what exists now (refine may have removed VMs),
-                // and the stored status no longer says Creating.
-                m.status_count.count_total = vm_count;
-                m.status.clear();
-                if let Some(e) = &errs {
-                    match &mut m.creation_errors {
-                        Some(prev) => {
-                            prev.vm_creation_errors
-                                .extend(e.vm_creation_errors.iter().cloned());
-                            prev.total_vm_count += e.total_vm_count;
-                            prev.successful_vm_count += e.successful_vm_count;
-                            prev.failed_vm_count += e.failed_vm_count;
-                            prev.failure_handling_strategy
-                                .clone_from(&e.failure_handling_strategy);
-                        }
-                        None => m.creation_errors = Some(e.clone()),
+        let errs = (!failed.is_empty() || !moves.is_empty()).then_some(creation_errors);
+        let vm_count = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci_id)).await?.len();
+        repo::modify(self.store.as_ref(), &key, &format!("The MCI {mci_id}"), |m: &mut MciInfo| {
+            m.set_target(TargetAction::None, STATUS_COMPLETE);
+            // Creation is over: the total is what exists now (refine may have removed VMs),
+            // and the stored status no longer says Creating.
+            m.status_count.count_total = vm_count;
+            m.status.clear();
+            if let Some(e) = &errs {
+                match &mut m.creation_errors {
+                    Some(prev) => {
+                        prev.vm_creation_errors.extend(e.vm_creation_errors.iter().cloned());
+                        prev.total_vm_count += e.total_vm_count;
+                        prev.successful_vm_count += e.successful_vm_count;
+                        prev.failed_vm_count += e.failed_vm_count;
+                        prev.failure_handling_strategy.clone_from(&e.failure_handling_strategy);
                     }
+                    None => m.creation_errors = Some(e.clone()),
                 }
-                m.system_message.retain(|s| !s.starts_with("held:"));
-                Ok(())
-            },
-        )
+            }
+            m.system_message.retain(|s| !s.starts_with("held:"));
+            Ok(())
+        })
         .await
         .map_err(|e| match e {
             CoreError::NotFound(_) => mci_not_found(ns, mci_id),
             other => other,
         })?;
         let mut info = self.get_mci(ns, mci_id).await?;
-        if lifecycle::create_failed_entirely(
-            &info.vm.iter().map(VmInfo::vm_status).collect::<Vec<_>>(),
-        ) {
+        if lifecycle::create_failed_entirely(&info.vm.iter().map(VmInfo::vm_status).collect::<Vec<_>>()) {
             // The plain `Failed` of CB-Tumblebug for the create call itself.
             info.status = VmStatus::Failed.as_str().into();
         }
@@ -599,28 +487,16 @@ impl Tumblebug {
     }
 
     /// `POST /mci/{id}/vm` (static) : adds a subgroup to an existing MCI.
-    pub async fn add_subgroup(
-        &self,
-        ns: &str,
-        mci_id: &str,
-        req: CreateSubGroupReq,
-    ) -> CoreResult<MciInfo> {
+    pub async fn add_subgroup(&self, ns: &str, mci_id: &str, req: CreateSubGroupReq) -> CoreResult<MciInfo> {
         self.mci_doc(ns, mci_id).await?;
         check_name(&req.name)?;
         let sg_id = to_lower(&req.name);
-        if repo::get::<SubGroupInfo>(self.store.as_ref(), &keys::subgroup(ns, mci_id, &sg_id))
-            .await?
-            .is_some()
-        {
-            return Err(CoreError::AlreadyExists(format!(
-                "Duplicated SubGroup ID: {sg_id}"
-            )));
+        if repo::get::<SubGroupInfo>(self.store.as_ref(), &keys::subgroup(ns, mci_id, &sg_id)).await?.is_some() {
+            return Err(CoreError::AlreadyExists(format!("Duplicated SubGroup ID: {sg_id}")));
         }
         let size = lifecycle::subgroup_vm_count(req.sub_group_size);
         if size > MAX_SUBGROUP_SIZE {
-            return Err(CoreError::invalid(format!(
-                "subGroupSize {size} is above the limit of {MAX_SUBGROUP_SIZE}"
-            )));
+            return Err(CoreError::invalid(format!("subGroupSize {size} is above the limit of {MAX_SUBGROUP_SIZE}")));
         }
         let names = lifecycle::vm_names(&req.name, req.sub_group_size, 1);
         let planned = self.plan_subgroup(ns, mci_id, &req, &names).await?;
@@ -632,27 +508,16 @@ impl Tumblebug {
             vm_id: names.clone(),
             sub_group_size: size,
         };
-        self.set_mci_intent(ns, mci_id, TargetAction::Create, names.len())
-            .await?;
-        self.write_plan(ns, None, mci_id, std::slice::from_ref(&sg), &planned)
-            .await?;
-        self.provision_and_settle(ns, mci_id, &names, FailurePolicy::Continue)
-            .await
+        self.set_mci_intent(ns, mci_id, TargetAction::Create, names.len()).await?;
+        self.write_plan(ns, None, mci_id, std::slice::from_ref(&sg), &planned).await?;
+        self.provision_and_settle(ns, mci_id, &names, FailurePolicy::Continue).await
     }
 
     /// `POST /mci/{id}/subgroup/{sg}` `{numVMsToAdd}`: scale-out cloning the subgroup's first
     /// VM, numbering on from the current size.
-    pub async fn scale_out(
-        &self,
-        ns: &str,
-        mci_id: &str,
-        sg_id: &str,
-        add: u32,
-    ) -> CoreResult<MciInfo> {
+    pub async fn scale_out(&self, ns: &str, mci_id: &str, sg_id: &str, add: u32) -> CoreResult<MciInfo> {
         if add == 0 || add > MAX_SUBGROUP_SIZE {
-            return Err(CoreError::invalid(format!(
-                "numVMsToAdd must be between 1 and {MAX_SUBGROUP_SIZE}"
-            )));
+            return Err(CoreError::invalid(format!("numVMsToAdd must be between 1 and {MAX_SUBGROUP_SIZE}")));
         }
         let mut sg = self.subgroup(ns, mci_id, sg_id).await?;
         let vms = self.vm_docs(ns, mci_id).await?;
@@ -685,10 +550,7 @@ impl Tumblebug {
         let prefix = format!("{}-", sg.id);
         let start = vms
             .iter()
-            .filter_map(|v| {
-                v.id.strip_prefix(&prefix)
-                    .and_then(|n| n.parse::<u32>().ok())
-            })
+            .filter_map(|v| v.id.strip_prefix(&prefix).and_then(|n| n.parse::<u32>().ok()))
             .max()
             .unwrap_or(0)
             + 1;
@@ -696,12 +558,9 @@ impl Tumblebug {
         let planned = self.plan_subgroup(ns, mci_id, &req, &names).await?;
         sg.vm_id.extend(names.iter().cloned());
         sg.sub_group_size = sg.vm_id.len() as u32;
-        self.set_mci_intent(ns, mci_id, TargetAction::Create, names.len())
-            .await?;
-        self.write_plan(ns, None, mci_id, std::slice::from_ref(&sg), &planned)
-            .await?;
-        self.provision_and_settle(ns, mci_id, &names, FailurePolicy::Continue)
-            .await
+        self.set_mci_intent(ns, mci_id, TargetAction::Create, names.len()).await?;
+        self.write_plan(ns, None, mci_id, std::slice::from_ref(&sg), &planned).await?;
+        self.provision_and_settle(ns, mci_id, &names, FailurePolicy::Continue).await
     }
 
     /// Records an MCI-level intent; refused while another intent is pending.
@@ -712,26 +571,17 @@ impl Tumblebug {
         action: TargetAction,
         new_vms: usize,
     ) -> CoreResult<()> {
-        let existing = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci_id))
-            .await?
-            .len();
-        let target = lifecycle::action_intent(action)
-            .map(|i| i.target_status.as_str())
-            .unwrap_or(STATUS_COMPLETE);
-        repo::modify(
-            self.store.as_ref(),
-            &keys::mci(ns, mci_id),
-            &format!("The MCI {mci_id}"),
-            |m: &mut MciInfo| {
-                lifecycle::check_mci_idle(mci_id, m.target_action(), false)
-                    .map_err(|e| CoreError::conflict(e.to_string()))?;
-                m.set_target(action, target);
-                if action == TargetAction::Create {
-                    m.status_count.count_total = existing + new_vms;
-                }
-                Ok(())
-            },
-        )
+        let existing = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci_id)).await?.len();
+        let target = lifecycle::action_intent(action).map(|i| i.target_status.as_str()).unwrap_or(STATUS_COMPLETE);
+        repo::modify(self.store.as_ref(), &keys::mci(ns, mci_id), &format!("The MCI {mci_id}"), |m: &mut MciInfo| {
+            lifecycle::check_mci_idle(mci_id, m.target_action(), false)
+                .map_err(|e| CoreError::conflict(e.to_string()))?;
+            m.set_target(action, target);
+            if action == TargetAction::Create {
+                m.status_count.count_total = existing + new_vms;
+            }
+            Ok(())
+        })
         .await
         .map(|_| ())
     }
@@ -750,9 +600,7 @@ impl Tumblebug {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         if req.sub_groups.is_empty() {
-            return Err(CoreError::invalid(
-                "subGroups must contain at least one subgroup",
-            ));
+            return Err(CoreError::invalid("subGroups must contain at least one subgroup"));
         }
         let exists = self.mci_exists(ns, &req.name).await?;
         let mut subgroups = Vec::new();
@@ -767,16 +615,11 @@ impl Tumblebug {
             check_name(&sg.name).map_err(|e| CoreError::invalid(format!("subGroup name: {e}")))?;
             let sg_id = to_lower(&sg.name);
             if exists
-                && repo::get::<SubGroupInfo>(
-                    self.store.as_ref(),
-                    &keys::subgroup(ns, &req.name, &sg_id),
-                )
-                .await?
-                .is_some()
+                && repo::get::<SubGroupInfo>(self.store.as_ref(), &keys::subgroup(ns, &req.name, &sg_id))
+                    .await?
+                    .is_some()
             {
-                return Err(CoreError::AlreadyExists(format!(
-                    "Duplicated SubGroup ID: {sg_id}"
-                )));
+                return Err(CoreError::AlreadyExists(format!("Duplicated SubGroup ID: {sg_id}")));
             }
             let names = lifecycle::vm_names(&sg.name, Some(1), 1);
             let mut vms = self.plan_subgroup(ns, &req.name, sg, &names).await?;
@@ -797,8 +640,7 @@ impl Tumblebug {
             planned.extend(vms);
         }
         let mci = if exists {
-            self.set_mci_intent(ns, &req.name, TargetAction::Register, planned.len())
-                .await?;
+            self.set_mci_intent(ns, &req.name, TargetAction::Register, planned.len()).await?;
             None
         } else {
             let mut m = MciInfo {
@@ -816,15 +658,11 @@ impl Tumblebug {
             m.status_count.count_total = planned.len();
             Some(m)
         };
-        self.write_plan(ns, mci.as_ref(), &req.name, &subgroups, &planned)
-            .await?;
+        self.write_plan(ns, mci.as_ref(), &req.name, &subgroups, &planned).await?;
         for p in &planned {
             let key = keys::vm(ns, &req.name, &p.vm.id);
             let found = match self.clouds.resolve(&p.vm.connection_name) {
-                Ok((conn, driver)) => driver
-                    .get_vm(&conn, &p.vm.csp_resource_id)
-                    .await
-                    .map_err(CoreError::from),
+                Ok((conn, driver)) => driver.get_vm(&conn, &p.vm.csp_resource_id).await.map_err(CoreError::from),
                 Err(e) => Err(e),
             };
             repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
@@ -846,20 +684,13 @@ impl Tumblebug {
             })
             .await?;
         }
-        let vm_count = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, &req.name))
-            .await?
-            .len();
-        repo::modify(
-            self.store.as_ref(),
-            &keys::mci(ns, &req.name),
-            "MCI",
-            |m: &mut MciInfo| {
-                m.set_target(TargetAction::None, STATUS_COMPLETE);
-                m.status_count.count_total = vm_count;
-                m.status.clear();
-                Ok(())
-            },
-        )
+        let vm_count = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, &req.name)).await?.len();
+        repo::modify(self.store.as_ref(), &keys::mci(ns, &req.name), "MCI", |m: &mut MciInfo| {
+            m.set_target(TargetAction::None, STATUS_COMPLETE);
+            m.status_count.count_total = vm_count;
+            m.status.clear();
+            Ok(())
+        })
         .await?;
         self.get_mci(ns, &req.name).await
     }

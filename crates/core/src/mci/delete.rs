@@ -10,12 +10,7 @@ use crate::{CoreError, CoreResult, Tumblebug, keys, repo};
 
 impl Tumblebug {
     /// `DELETE /mci/{id}?option=`: returns the deleted keys, each with ` [Done]`.
-    pub async fn delete_mci(
-        &self,
-        ns: &str,
-        id: &str,
-        option: DeleteOption,
-    ) -> CoreResult<Vec<String>> {
+    pub async fn delete_mci(&self, ns: &str, id: &str, option: DeleteOption) -> CoreResult<Vec<String>> {
         let mut mci = self.get_mci(ns, id).await?;
         if lifecycle::terminate_before_delete(&mci.status, option) {
             let alive: Vec<String> = mci
@@ -25,17 +20,14 @@ impl Tumblebug {
                 .map(|v| v.id.clone())
                 .collect();
             // Failed VMs may still exist in the cloud (e.g. failed after boot): terminate them too.
-            let errors = self
-                .fan_out_action(ns, id, &alive, TargetAction::Terminate)
-                .await;
+            let errors = self.fan_out_action(ns, id, &alive, TargetAction::Terminate).await;
             if !errors.is_empty() {
                 tracing::warn!(ns, mci = id, errors = ?errors, "terminate before delete had errors");
             }
             self.wait_for(ns, id, &alive, VmStatus::Terminated).await?;
             mci = self.get_mci(ns, id).await?;
         }
-        lifecycle::check_mci_delete(id, &mci.status, option)
-            .map_err(|e| CoreError::conflict(e.to_string()))?;
+        lifecycle::check_mci_delete(id, &mci.status, option).map_err(|e| CoreError::conflict(e.to_string()))?;
         {
             // Never leave a VM running without a record: whatever the option, every VM the
             // cloud knows and that is not terminated (Failed ones may still run) is asked to go.
@@ -45,9 +37,7 @@ impl Tumblebug {
                 .filter(|v| !v.csp_resource_id.is_empty() && v.vm_status() != VmStatus::Terminated)
                 .map(|v| v.id.clone())
                 .collect();
-            let errors = self
-                .fan_out_action(ns, id, &alive, TargetAction::Terminate)
-                .await;
+            let errors = self.fan_out_action(ns, id, &alive, TargetAction::Terminate).await;
             if !errors.is_empty() {
                 tracing::warn!(ns, mci = id, errors = ?errors, "delete: some terminations failed; the orphan sweep retries");
             }
@@ -90,29 +80,21 @@ impl Tumblebug {
     pub async fn delete_vm(&self, ns: &str, mci: &str, vm_id: &str, force: bool) -> CoreResult<()> {
         let vm = self.refresh_vm(ns, mci, vm_id, false).await?;
         if vm.vm_status() != VmStatus::Terminated && !vm.csp_resource_id.is_empty() {
-            let errors = self
-                .fan_out_action(ns, mci, &[vm_id.to_string()], TargetAction::Terminate)
-                .await;
+            let errors = self.fan_out_action(ns, mci, &[vm_id.to_string()], TargetAction::Terminate).await;
             if let Some(e) = errors.first()
                 && !force
             {
                 return Err(CoreError::Conflict(e.clone()));
             }
             if !force {
-                self.wait_for(ns, mci, &[vm_id.to_string()], VmStatus::Terminated)
-                    .await?;
+                self.wait_for(ns, mci, &[vm_id.to_string()], VmStatus::Terminated).await?;
             }
         }
         self.delete_vm_record(ns, mci, vm_id).await
     }
 
     /// Removes a VM record, its associations and its place in the subgroup.
-    pub(crate) async fn delete_vm_record(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm_id: &str,
-    ) -> CoreResult<()> {
+    pub(crate) async fn delete_vm_record(&self, ns: &str, mci: &str, vm_id: &str) -> CoreResult<()> {
         let vm: VmInfo = self.vm_doc(ns, mci, vm_id).await?.value;
         if !vm.csp_resource_id.is_empty() && vm.vm_status() != VmStatus::Terminated {
             // A Failed VM may still run (it failed after boot): do not leave it without a record.
@@ -125,16 +107,11 @@ impl Tumblebug {
         }
         self.release_associations(ns, mci, &vm).await;
         let sg_key = keys::subgroup(ns, mci, &vm.sub_group_id);
-        match repo::modify(
-            self.store.as_ref(),
-            &sg_key,
-            "subGroup",
-            |sg: &mut SubGroupInfo| {
-                sg.vm_id.retain(|v| v != vm_id);
-                sg.sub_group_size = sg.vm_id.len() as u32;
-                Ok(())
-            },
-        )
+        match repo::modify(self.store.as_ref(), &sg_key, "subGroup", |sg: &mut SubGroupInfo| {
+            sg.vm_id.retain(|v| v != vm_id);
+            sg.sub_group_size = sg.vm_id.len() as u32;
+            Ok(())
+        })
         .await
         {
             Ok(sg) if sg.vm_id.is_empty() => {
@@ -151,19 +128,13 @@ impl Tumblebug {
 
     /// Sets the MCI's `countTotal` to the VMs it has (records were removed).
     pub(crate) async fn recount(&self, ns: &str, mci: &str) {
-        let Ok(ids) = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci)).await
-        else {
+        let Ok(ids) = repo::list_child_ids(self.store.as_ref(), &keys::vm_prefix(ns, mci)).await else {
             return;
         };
-        let _ = repo::modify(
-            self.store.as_ref(),
-            &keys::mci(ns, mci),
-            "MCI",
-            |m: &mut tb_model::mci::MciInfo| {
-                m.status_count.count_total = ids.len();
-                Ok(())
-            },
-        )
+        let _ = repo::modify(self.store.as_ref(), &keys::mci(ns, mci), "MCI", |m: &mut tb_model::mci::MciInfo| {
+            m.status_count.count_total = ids.len();
+            Ok(())
+        })
         .await;
     }
 }

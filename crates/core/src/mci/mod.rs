@@ -21,6 +21,7 @@ mod control;
 mod create;
 mod delete;
 mod dynamic;
+mod failover;
 mod provision;
 pub mod reconcile;
 mod review;
@@ -37,6 +38,8 @@ pub struct Engine {
     last_read: Mutex<HashMap<String, Instant>>,
     /// Prefix of every idempotency token this installation hands to clouds.
     installation: String,
+    /// Candidates recently out of capacity, skipped by failover.
+    avoided: failover::Avoided,
     /// One lock per connection around creating its shared resources.
     shared_locks: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -49,6 +52,7 @@ impl Engine {
             last_read: Mutex::new(HashMap::new()),
             installation,
             shared_locks: Mutex::new(HashMap::new()),
+            avoided: failover::Avoided::default(),
         }
     }
 
@@ -70,8 +74,7 @@ impl Engine {
 
     fn recently_read(&self, key: &str) -> bool {
         let map = self.last_read.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .is_some_and(|t| t.elapsed() < self.config.status_cache)
+        map.get(key).is_some_and(|t| t.elapsed() < self.config.status_cache)
     }
 
     /// Drops the read-cache entry of a VM whose record is gone.
@@ -99,24 +102,12 @@ pub async fn installation_id(store: &dyn Store) -> CoreResult<String> {
     let fresh = crate::new_uid();
     // The tail of an xid is its counter and random part: distinct between installations.
     let id = format!("tb{}", &fresh[fresh.len() - 8..]);
-    match repo::create(
-        store,
-        keys::INSTALLATION,
-        &Installation { id: id.clone() },
-        "installation",
-    )
-    .await
-    {
+    match repo::create(store, keys::INSTALLATION, &Installation { id: id.clone() }, "installation").await {
         Ok(_) => Ok(id),
-        Err(CoreError::AlreadyExists(_)) => {
-            match repo::get::<Installation>(store, keys::INSTALLATION).await? {
-                Some(v) => Ok(v.value.id),
-                None => Err(CoreError::Corrupt {
-                    key: keys::INSTALLATION.into(),
-                    reason: "vanished".into(),
-                }),
-            }
-        }
+        Err(CoreError::AlreadyExists(_)) => match repo::get::<Installation>(store, keys::INSTALLATION).await? {
+            Some(v) => Ok(v.value.id),
+            None => Err(CoreError::Corrupt { key: keys::INSTALLATION.into(), reason: "vanished".into() }),
+        },
         Err(e) => Err(e),
     }
 }
@@ -137,9 +128,7 @@ impl Tumblebug {
     /// The stored MCI document (without VMs).
     pub(crate) async fn mci_doc(&self, ns: &str, id: &str) -> CoreResult<repo::Versioned<MciInfo>> {
         self.require_ns(ns).await?;
-        repo::get::<MciInfo>(self.store.as_ref(), &keys::mci(ns, id))
-            .await?
-            .ok_or_else(|| mci_not_found(ns, id))
+        repo::get::<MciInfo>(self.store.as_ref(), &keys::mci(ns, id)).await?.ok_or_else(|| mci_not_found(ns, id))
     }
 
     /// Stored VM records of an MCI, in id order.
@@ -147,15 +136,8 @@ impl Tumblebug {
         repo::list_children(self.store.as_ref(), &keys::vm_prefix(ns, mci)).await
     }
 
-    pub(crate) async fn vm_doc(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm: &str,
-    ) -> CoreResult<repo::Versioned<VmInfo>> {
-        repo::get::<VmInfo>(self.store.as_ref(), &keys::vm(ns, mci, vm))
-            .await?
-            .ok_or_else(|| vm_not_found(mci, vm))
+    pub(crate) async fn vm_doc(&self, ns: &str, mci: &str, vm: &str) -> CoreResult<repo::Versioned<VmInfo>> {
+        repo::get::<VmInfo>(self.store.as_ref(), &keys::vm(ns, mci, vm)).await?.ok_or_else(|| vm_not_found(mci, vm))
     }
 
     pub async fn list_mci_ids(&self, ns: &str) -> CoreResult<Vec<String>> {
@@ -181,9 +163,7 @@ impl Tumblebug {
         repo::get::<SubGroupInfo>(self.store.as_ref(), &keys::subgroup(ns, mci, sg))
             .await?
             .map(|v| v.value)
-            .ok_or_else(|| {
-                CoreError::not_found(format!("The subGroup {sg} does not exist in MCI {mci}"))
-            })
+            .ok_or_else(|| CoreError::not_found(format!("The subGroup {sg} does not exist in MCI {mci}")))
     }
 
     /// VM ids of an MCI, optionally only those whose field `key` equals `value`.
@@ -195,10 +175,6 @@ impl Tumblebug {
     ) -> CoreResult<Vec<String>> {
         self.mci_doc(ns, mci).await?;
         let vms = self.vm_docs(ns, mci).await?;
-        Ok(vms
-            .into_iter()
-            .filter(|v| filter.is_none_or(|f| f.matches(v)))
-            .map(|v| v.id)
-            .collect())
+        Ok(vms.into_iter().filter(|v| filter.is_none_or(|f| f.matches(v))).map(|v| v.id).collect())
     }
 }

@@ -51,78 +51,119 @@ pub(crate) fn apply_handle(vm: &mut VmInfo, h: &VmHandle) {
 
 /// The CSP's own state word is kept in `addtionalDetails` under `NativeStatus`.
 pub(crate) fn set_native_status(vm: &mut VmInfo, native: &str) {
-    match vm
-        .addtional_details
-        .iter_mut()
-        .find(|kv| kv.key == NATIVE_STATUS)
-    {
+    match vm.addtional_details.iter_mut().find(|kv| kv.key == NATIVE_STATUS) {
         Some(kv) => native.clone_into(&mut kv.value),
-        None => vm.addtional_details.push(tb_model::resource::KeyValue {
-            key: NATIVE_STATUS.into(),
-            value: native.into(),
-        }),
+        None => {
+            vm.addtional_details.push(tb_model::resource::KeyValue { key: NATIVE_STATUS.into(), value: native.into() })
+        }
     }
 }
 
 pub(crate) fn native_status(vm: &VmInfo) -> String {
-    vm.addtional_details
-        .iter()
-        .find(|kv| kv.key == NATIVE_STATUS)
-        .map(|kv| kv.value.clone())
-        .unwrap_or_default()
+    vm.addtional_details.iter().find(|kv| kv.key == NATIVE_STATUS).map(|kv| kv.value.clone()).unwrap_or_default()
 }
 
 const NATIVE_STATUS: &str = "NativeStatus";
 
 impl Tumblebug {
     /// Provisions VMs concurrently; returns the creation errors (empty when all succeeded).
+    /// Provisions VMs concurrently. Returns the errors of VMs that failed, and notes of
+    /// capacity failovers (phase `failover`) that happened on the way.
     pub(crate) async fn provision_vms(
         &self,
         ns: &str,
         mci: &str,
         vm_ids: &[String],
-    ) -> Vec<VmCreationError> {
+    ) -> (Vec<VmCreationError>, Vec<VmCreationError>) {
+        let failover = self.mci_doc(ns, mci).await.map(|m| m.value.capacity_failover).unwrap_or(false);
         let mut set = JoinSet::new();
         for id in vm_ids {
             let (tb, ns, mci, id) = (self.clone(), ns.to_string(), mci.to_string(), id.clone());
             set.spawn(async move {
-                let result = tb.provision_vm(&ns, &mci, &id, false).await;
-                (id, result)
+                let mut notes = Vec::new();
+                let result = tb.provision_vm_with(&ns, &mci, &id, false, failover, &mut notes).await;
+                (id, result, notes)
             });
         }
         let mut errors = Vec::new();
+        let mut moves = Vec::new();
+        let entry = |vm: &str, error: String, phase: &str| VmCreationError {
+            vm_name: vm.to_string(),
+            error,
+            phase: phase.into(),
+            timestamp: Tumblebug::stamp(),
+        };
         while let Some(joined) = set.join_next().await {
             match joined {
-                Ok((_, Ok(()))) => {}
-                Ok((id, Err(e))) => errors.push(VmCreationError {
-                    vm_name: id,
-                    error: e.to_string(),
-                    phase: "vm_creation".into(),
-                    timestamp: Tumblebug::stamp(),
-                }),
-                Err(join) => errors.push(VmCreationError {
-                    vm_name: String::new(),
-                    error: format!("provisioning task failed: {join}"),
-                    phase: "vm_creation".into(),
-                    timestamp: Tumblebug::stamp(),
-                }),
+                Ok((id, result, notes)) => {
+                    moves.extend(notes.into_iter().map(|n| entry(&id, n, "failover")));
+                    if let Err(e) = result {
+                        errors.push(entry(&id, e.to_string(), "vm_creation"));
+                    }
+                }
+                Err(join) => errors.push(entry("", format!("provisioning task failed: {join}"), "vm_creation")),
             }
         }
         errors.sort_by(|a, b| a.vm_name.cmp(&b.vm_name));
-        errors
+        moves.sort_by(|a, b| a.vm_name.cmp(&b.vm_name));
+        (errors, moves)
     }
 
     /// Creates one VM and waits until it runs. `resume` (after a restart) first looks for a VM
     /// the cloud may already have made with this token. On failure the record is marked Failed
     /// with the reason, and the error is returned.
-    pub(crate) async fn provision_vm(
+    pub(crate) async fn provision_vm(&self, ns: &str, mci: &str, vm_id: &str, resume: bool) -> CoreResult<()> {
+        let failover = self.mci_doc(ns, mci).await.map(|m| m.value.capacity_failover).unwrap_or(false);
+        self.provision_vm_with(ns, mci, vm_id, resume, failover, &mut Vec::new()).await
+    }
+
+    /// [`Tumblebug::provision_vm`] with capacity failover when `failover`; each move is
+    /// appended to `notes`.
+    async fn provision_vm_with(
         &self,
         ns: &str,
         mci: &str,
         vm_id: &str,
         resume: bool,
+        failover: bool,
+        notes: &mut Vec<String>,
     ) -> CoreResult<()> {
-        let result = self.create_in_cloud(ns, mci, vm_id, resume).await;
+        let mut resume = resume;
+        let result = loop {
+            if failover && !resume {
+                // Skip a candidate known to be out of capacity without asking the cloud.
+                let vm = match self.vm_doc(ns, mci, vm_id).await {
+                    Ok(v) => v.value,
+                    Err(e) => break Err(e),
+                };
+                if self.candidate_avoided(&vm) {
+                    let shortage = CloudError::Capacity {
+                        spec: vm.csp_spec_name.clone(),
+                        region: vm.region.region.clone(),
+                        zone: vm.region.zone.clone(),
+                    };
+                    match self.fail_over(ns, mci, vm_id, &shortage).await {
+                        Ok(Some(note)) => {
+                            notes.push(format!("skipped (recently out of capacity): {note}"));
+                            continue;
+                        }
+                        Ok(None) => break Err(CoreError::Cloud(shortage)),
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+            match self.create_in_cloud(ns, mci, vm_id, resume).await {
+                Err(CoreError::Cloud(e)) if failover && e.is_capacity() => {
+                    resume = false;
+                    match self.fail_over(ns, mci, vm_id, &e).await {
+                        Ok(Some(note)) => notes.push(note),
+                        Ok(None) => break Err(CoreError::Cloud(e)),
+                        Err(moved) => break Err(moved),
+                    }
+                }
+                other => break other,
+            }
+        };
         let result = match result {
             Ok(()) => self.wait_until_settled(ns, mci, vm_id).await,
             Err(e) => Err(e),
@@ -145,13 +186,7 @@ impl Tumblebug {
         result
     }
 
-    async fn create_in_cloud(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm_id: &str,
-        resume: bool,
-    ) -> CoreResult<()> {
+    async fn create_in_cloud(&self, ns: &str, mci: &str, vm_id: &str, resume: bool) -> CoreResult<()> {
         let vm = self.vm_doc(ns, mci, vm_id).await?.value;
         let (conn, driver) = self.clouds.resolve(&vm.connection_name)?;
         let mut spec = vm_spec(&vm);
@@ -159,11 +194,7 @@ impl Tumblebug {
             let key = keys::resource(ns, crate::keys::ResourceKind::SecurityGroup, sg);
             let doc = repo::get::<tb_model::resource::SecurityGroupInfo>(self.store.as_ref(), &key)
                 .await?
-                .ok_or_else(|| {
-                    CoreError::invalid(format!(
-                        "security group {sg} of VM {vm_id} no longer exists"
-                    ))
-                })?;
+                .ok_or_else(|| CoreError::invalid(format!("security group {sg} of VM {vm_id} no longer exists")))?;
             spec.security_group_csp_ids.push(doc.value.csp_resource_id);
         }
         let cfg = &self.engine().config;
@@ -175,9 +206,7 @@ impl Tumblebug {
         while handle.is_none() {
             attempt += 1;
             let permit = self.engine().limiter.acquire(&conn.name).await;
-            let res =
-                tokio::time::timeout(cfg.create_timeout, driver.create_vm(&conn, spec.clone()))
-                    .await;
+            let res = tokio::time::timeout(cfg.create_timeout, driver.create_vm(&conn, spec.clone())).await;
             drop(permit);
             let err = match res {
                 Ok(Ok(h)) => {
@@ -192,36 +221,26 @@ impl Tumblebug {
             }
             // The answer was lost or the cloud hiccuped: the VM may exist. Look before retrying.
             if let Ok(Some(h)) = driver.find_vm_by_token(&conn, &spec.token).await {
-                tracing::info!(
-                    ns,
-                    mci,
-                    vm = vm_id,
-                    "create answer lost; VM found by its token"
-                );
+                tracing::info!(ns, mci, vm = vm_id, "create answer lost; VM found by its token");
                 handle = Some(h);
                 break;
             }
             if attempt >= CREATE_ATTEMPTS {
                 return Err(err.into());
             }
-            let backoff =
-                Duration::from_millis(200 * (1 << attempt.min(5)) + u64::from(attempt) * 37);
+            let backoff = Duration::from_millis(200 * (1 << attempt.min(5)) + u64::from(attempt) * 37);
             tracing::debug!(ns, mci, vm = vm_id, error = %err, ?backoff, "retrying create");
             tokio::time::sleep(backoff).await;
         }
         let Some(h) = handle else {
-            return Err(CoreError::Corrupt {
-                key: vm_id.into(),
-                reason: "no handle after create".into(),
-            });
+            return Err(CoreError::Corrupt { key: vm_id.into(), reason: "no handle after create".into() });
         };
         let key = keys::vm(ns, mci, vm_id);
         let saved = repo::modify(self.store.as_ref(), &key, "VM", |v: &mut VmInfo| {
             apply_handle(v, &h);
             v.created_time = Tumblebug::stamp();
             let fetched = h.status;
-            let corrected =
-                tb_model::lifecycle::correct_vm_status(fetched, v.vm_status(), v.target_action());
+            let corrected = tb_model::lifecycle::correct_vm_status(fetched, v.vm_status(), v.target_action());
             v.set_status(corrected);
             if let Some(done) = tb_model::lifecycle::completion(corrected, &v.target_status) {
                 done.apply_to(v);
@@ -232,10 +251,7 @@ impl Tumblebug {
         // The record was deleted or terminated while the create was in flight: the VM that
         // just came to life has no business running.
         let abandoned = match &saved {
-            Ok(v) => {
-                v.target_action() == TargetAction::Terminate
-                    || v.vm_status() == VmStatus::Terminated
-            }
+            Ok(v) => v.target_action() == TargetAction::Terminate || v.vm_status() == VmStatus::Terminated,
             Err(CoreError::NotFound(_)) => true,
             Err(_) => false,
         };
@@ -274,9 +290,7 @@ impl Tumblebug {
                 return Ok(());
             }
             if started.elapsed() > cfg.boot_timeout {
-                return Err(CoreError::Cloud(CloudError::Timeout(
-                    cfg.boot_timeout.as_secs(),
-                )));
+                return Err(CoreError::Cloud(CloudError::Timeout(cfg.boot_timeout.as_secs())));
             }
             tokio::time::sleep(cfg.poll_interval).await;
         }

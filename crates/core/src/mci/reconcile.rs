@@ -41,11 +41,7 @@ impl Tumblebug {
             let parts: Vec<&str> = kv.key.split('/').collect();
             if parts.len() == 7 && parts[3] == "mci" && parts[5] == "vm" {
                 let vm: VmInfo = repo::decode(&kv.key, &kv.value)?;
-                out.push(FoundVm {
-                    ns: parts[2].to_string(),
-                    mci: parts[4].to_string(),
-                    vm,
-                });
+                out.push(FoundVm { ns: parts[2].to_string(), mci: parts[4].to_string(), vm });
             }
         }
         Ok(out)
@@ -72,10 +68,7 @@ impl Tumblebug {
                 });
             } else if matches!(
                 action,
-                TargetAction::Suspend
-                    | TargetAction::Resume
-                    | TargetAction::Reboot
-                    | TargetAction::Terminate
+                TargetAction::Suspend | TargetAction::Resume | TargetAction::Reboot | TargetAction::Terminate
             ) && !f.vm.csp_resource_id.is_empty()
             {
                 // Re-issue: the cloud may never have received the call. A refusal because the
@@ -104,11 +97,7 @@ impl Tumblebug {
 
     async fn is_held(&self, ns: &str, mci: &str) -> bool {
         match self.mci_doc(ns, mci).await {
-            Ok(m) => m
-                .value
-                .system_message
-                .iter()
-                .any(|s| s.starts_with("held:")),
+            Ok(m) => m.value.system_message.iter().any(|s| s.starts_with("held:")),
             Err(_) => false,
         }
     }
@@ -118,24 +107,17 @@ impl Tumblebug {
         let Ok(vms) = self.vm_docs(ns, mci).await else {
             return;
         };
-        if vms
-            .iter()
-            .any(|v| v.target_action() == TargetAction::Create)
-        {
+        if vms.iter().any(|v| v.target_action() == TargetAction::Create) {
             return;
         }
-        let _ = repo::modify(
-            self.store.as_ref(),
-            &crate::keys::mci(ns, mci),
-            "MCI",
-            |m: &mut tb_model::mci::MciInfo| {
+        let _ =
+            repo::modify(self.store.as_ref(), &crate::keys::mci(ns, mci), "MCI", |m: &mut tb_model::mci::MciInfo| {
                 if m.target_action() == TargetAction::Create {
                     m.set_target(TargetAction::None, tb_model::lifecycle::STATUS_COMPLETE);
                 }
                 Ok(())
-            },
-        )
-        .await;
+            })
+            .await;
     }
 
     /// Terminates cloud VMs carrying this installation's token that have no record.
@@ -154,9 +136,7 @@ impl Tumblebug {
                 continue;
             };
             for h in vms {
-                if h.status != tb_model::VmStatus::Terminated
-                    && self.engine().uid_of_token(&h.token).is_some()
-                {
+                if h.status != tb_model::VmStatus::Terminated && self.engine().uid_of_token(&h.token).is_some() {
                     listed.push((conn.clone(), driver.clone(), h));
                 }
             }
@@ -165,24 +145,13 @@ impl Tumblebug {
             return Ok(0);
         }
         let records = self.scan_vms().await?;
-        let known_tokens: HashSet<String> = records
-            .iter()
-            .flat_map(|f| {
-                [
-                    f.vm.csp_resource_name.clone(),
-                    self.engine().token(&f.vm.uid),
-                ]
-            })
-            .collect();
-        let known_ids: HashSet<(String, String)> = records
-            .iter()
-            .map(|f| (f.vm.connection_name.clone(), f.vm.csp_resource_id.clone()))
-            .collect();
+        let known_tokens: HashSet<String> =
+            records.iter().flat_map(|f| [f.vm.csp_resource_name.clone(), self.engine().token(&f.vm.uid)]).collect();
+        let known_ids: HashSet<(String, String)> =
+            records.iter().map(|f| (f.vm.connection_name.clone(), f.vm.csp_resource_id.clone())).collect();
         let mut n = 0;
         for (conn, driver, h) in listed {
-            if known_tokens.contains(&h.token)
-                || known_ids.contains(&(conn.name.clone(), h.csp_id.clone()))
-            {
+            if known_tokens.contains(&h.token) || known_ids.contains(&(conn.name.clone(), h.csp_id.clone())) {
                 continue;
             }
             match driver.terminate_vm(&conn, &h.csp_id).await {
@@ -209,37 +178,23 @@ impl Tumblebug {
             }
             let mci: tb_model::mci::MciInfo = repo::decode(&kv.key, &kv.value)?;
             let action = mci.target_action();
-            if action == TargetAction::None
-                || mci.system_message.iter().any(|m| m.starts_with("held:"))
-            {
+            if action == TargetAction::None || mci.system_message.iter().any(|m| m.starts_with("held:")) {
                 continue;
             }
             let vms = self.vm_docs(parts[2], parts[4]).await?;
-            if vms.iter().any(|v| {
-                v.target_action() == action && v.vm_status() != tb_model::VmStatus::Terminated
-            }) {
+            if vms.iter().any(|v| v.target_action() == action && v.vm_status() != tb_model::VmStatus::Terminated) {
                 continue;
             }
-            let cleared = repo::modify(
-                self.store.as_ref(),
-                &kv.key,
-                "MCI",
-                |m: &mut tb_model::mci::MciInfo| {
-                    if m.target_action() == action {
-                        m.set_target(TargetAction::None, tb_model::lifecycle::STATUS_COMPLETE);
-                    }
-                    Ok(())
-                },
-            )
+            let cleared = repo::modify(self.store.as_ref(), &kv.key, "MCI", |m: &mut tb_model::mci::MciInfo| {
+                if m.target_action() == action {
+                    m.set_target(TargetAction::None, tb_model::lifecycle::STATUS_COMPLETE);
+                }
+                Ok(())
+            })
             .await;
             if cleared.is_ok() {
                 n += 1;
-                tracing::info!(
-                    ns = parts[2],
-                    mci = parts[4],
-                    action = action.as_str(),
-                    "stale MCI intent cleared"
-                );
+                tracing::info!(ns = parts[2], mci = parts[4], action = action.as_str(), "stale MCI intent cleared");
             }
         }
         Ok(n)
@@ -251,9 +206,7 @@ impl Tumblebug {
             .scan_vms()
             .await?
             .into_iter()
-            .filter(|f| {
-                f.vm.target_action() != TargetAction::None && !f.vm.csp_resource_id.is_empty()
-            })
+            .filter(|f| f.vm.target_action() != TargetAction::None && !f.vm.csp_resource_id.is_empty())
             .collect();
         let n = pending.len();
         let mut mcis: HashSet<(String, String)> = HashSet::new();

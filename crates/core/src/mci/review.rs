@@ -13,38 +13,23 @@ use crate::{CoreResult, Tumblebug};
 
 fn policy_description(p: FailurePolicy) -> &'static str {
     match p {
-        FailurePolicy::Continue => {
-            "continue: VMs that fail are kept as Failed; the MCI is created with the others"
-        }
-        FailurePolicy::Refine => {
-            "refine: VMs that fail are removed at the end; the MCI keeps the others"
-        }
-        FailurePolicy::Rollback => {
-            "rollback: if any VM fails, every VM is terminated and the MCI is deleted"
-        }
+        FailurePolicy::Continue => "continue: VMs that fail are kept as Failed; the MCI is created with the others",
+        FailurePolicy::Refine => "refine: VMs that fail are removed at the end; the MCI keeps the others",
+        FailurePolicy::Rollback => "rollback: if any VM fails, every VM is terminated and the MCI is deleted",
     }
 }
 
 impl Tumblebug {
-    pub async fn review_mci_dynamic(
-        &self,
-        ns: &str,
-        req: &MciDynamicReq,
-    ) -> CoreResult<ReviewMciDynamicReqInfo> {
+    pub async fn review_mci_dynamic(&self, ns: &str, req: &MciDynamicReq) -> CoreResult<ReviewMciDynamicReqInfo> {
         self.require_ns(ns).await?;
-        let mut out = ReviewMciDynamicReqInfo {
-            mci_name: req.name.clone(),
-            ..ReviewMciDynamicReqInfo::default()
-        };
+        let mut out = ReviewMciDynamicReqInfo { mci_name: req.name.clone(), ..ReviewMciDynamicReqInfo::default() };
         let mut errors = 0;
         let mut warnings = 0;
         if let Err(e) = tb_model::check_name(&req.name) {
-            out.recommendations
-                .push(format!("choose another MCI name: {e}"));
+            out.recommendations.push(format!("choose another MCI name: {e}"));
             errors += 1;
         } else if self.mci_exists(ns, &req.name).await? {
-            out.recommendations
-                .push(format!("an MCI named {} already exists in {ns}", req.name));
+            out.recommendations.push(format!("an MCI named {} already exists in {ns}", req.name));
             errors += 1;
         }
         let policy = match FailurePolicy::parse(&req.policy_on_partial_failure) {
@@ -57,13 +42,8 @@ impl Tumblebug {
         };
         out.policy_on_partial_failure = policy.as_str().into();
         out.policy_description = policy_description(policy).into();
-        let (mut providers, mut regions, mut conns, mut specs, mut images) = (
-            BTreeSet::new(),
-            BTreeSet::new(),
-            BTreeSet::new(),
-            BTreeSet::new(),
-            BTreeSet::new(),
-        );
+        let (mut providers, mut regions, mut conns, mut specs, mut images) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         let mut summary = ReviewResourceSummary::default();
         let mut total_cost = 0.0;
         let mut cost_known = true;
@@ -71,11 +51,7 @@ impl Tumblebug {
             let size = tb_model::lifecycle::subgroup_vm_count(sg.sub_group_size);
             out.total_vm_count += size as usize;
             let mut r = ReviewSubGroupDynamicReqInfo {
-                vm_name: if sg.name.is_empty() {
-                    format!("g{}", i + 1)
-                } else {
-                    sg.name.clone()
-                },
+                vm_name: if sg.name.is_empty() { format!("g{}", i + 1) } else { sg.name.clone() },
                 sub_group_size: size,
                 ..ReviewSubGroupDynamicReqInfo::default()
             };
@@ -138,8 +114,7 @@ impl Tumblebug {
                     } else {
                         cost_known = false;
                         r.estimated_cost = "unknown".into();
-                        r.warnings
-                            .push(format!("the price of {} is unknown", spec.id));
+                        r.warnings.push(format!("the price of {} is unknown", spec.id));
                     }
                     providers.insert(spec.provider_name.clone());
                     regions.insert(format!("{}/{}", spec.provider_name, spec.region_name));
@@ -176,12 +151,7 @@ impl Tumblebug {
                 "Ready"
             }
             .into();
-            r.message = r
-                .errors
-                .first()
-                .or(r.warnings.first())
-                .cloned()
-                .unwrap_or_else(|| "ready to create".into());
+            r.message = r.errors.first().or(r.warnings.first()).cloned().unwrap_or_else(|| "ready to create".into());
             errors += r.errors.len();
             warnings += r.warnings.len();
             out.vm_reviews.push(r);
@@ -212,11 +182,8 @@ impl Tumblebug {
             (0, w) => format!("creation is possible with {w} warning(s)"),
             (e, _) => format!("creation would fail: {e} error(s)"),
         };
-        out.estimated_cost = if cost_known {
-            format!("${total_cost:.4}/hour")
-        } else {
-            format!("at least ${total_cost:.4}/hour")
-        };
+        out.estimated_cost =
+            if cost_known { format!("${total_cost:.4}/hour") } else { format!("at least ${total_cost:.4}/hour") };
         Ok(out)
     }
 }

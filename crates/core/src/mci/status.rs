@@ -5,8 +5,7 @@
 use tb_cloud::CloudError;
 use tb_model::lifecycle::{self, StatusContext};
 use tb_model::mci::{
-    MciAccessInfo, MciInfo, MciStatusInfo, MciSubGroupAccessInfo, MciVmAccessInfo, VmInfo,
-    VmStatusInfo,
+    MciAccessInfo, MciInfo, MciStatusInfo, MciSubGroupAccessInfo, MciVmAccessInfo, VmInfo, VmStatusInfo,
 };
 use tb_model::resource::SshKeyInfo;
 use tb_model::{TargetAction, VmStatus};
@@ -21,13 +20,7 @@ const STATUS_FANOUT: usize = 64;
 
 impl Tumblebug {
     /// The VM with a fresh status. `force` always asks the cloud.
-    pub(crate) async fn refresh_vm(
-        &self,
-        ns: &str,
-        mci: &str,
-        vm_id: &str,
-        force: bool,
-    ) -> CoreResult<VmInfo> {
+    pub(crate) async fn refresh_vm(&self, ns: &str, mci: &str, vm_id: &str, force: bool) -> CoreResult<VmInfo> {
         let key = keys::vm(ns, mci, vm_id);
         let current = self.vm_doc(ns, mci, vm_id).await?;
         let vm = current.value;
@@ -69,9 +62,7 @@ impl Tumblebug {
         let stored = next.clone();
         match repo::replace(self.store.as_ref(), &key, current.revision, &stored).await {
             Ok(_) => {
-                if next.vm_status() == VmStatus::Terminated
-                    && vm.vm_status() != VmStatus::Terminated
-                {
+                if next.vm_status() == VmStatus::Terminated && vm.vm_status() != VmStatus::Terminated {
                     self.release_associations(ns, mci, &next).await;
                 }
                 Ok(next)
@@ -93,24 +84,16 @@ impl Tumblebug {
         if vm.target_action() != TargetAction::None {
             return true;
         }
-        !(matches!(
-            vm.vm_status(),
-            VmStatus::Terminated | VmStatus::Failed | VmStatus::Suspended
-        ) || self.engine().recently_read(key))
+        !(matches!(vm.vm_status(), VmStatus::Terminated | VmStatus::Failed | VmStatus::Suspended)
+            || self.engine().recently_read(key))
     }
 
     /// Removes a VM's key from the association lists of the resources it used.
     pub(crate) async fn release_associations(&self, ns: &str, mci: &str, vm: &VmInfo) {
         let key = keys::vm(ns, mci, &vm.id);
-        let mut uses: Vec<(ResourceKind, String)> = vec![
-            (ResourceKind::VNet, vm.vnet_id.clone()),
-            (ResourceKind::SshKey, vm.ssh_key_id.clone()),
-        ];
-        uses.extend(
-            vm.security_group_ids
-                .iter()
-                .map(|s| (ResourceKind::SecurityGroup, s.clone())),
-        );
+        let mut uses: Vec<(ResourceKind, String)> =
+            vec![(ResourceKind::VNet, vm.vnet_id.clone()), (ResourceKind::SshKey, vm.ssh_key_id.clone())];
+        uses.extend(vm.security_group_ids.iter().map(|s| (ResourceKind::SecurityGroup, s.clone())));
         uses.push((ResourceKind::Spec, vm.spec_id.clone()));
         uses.push((ResourceKind::Image, vm.image_id.clone()));
         for (kind, id) in uses {
@@ -139,31 +122,19 @@ impl Tumblebug {
                 (ResourceKind::Spec, vm.spec_id.clone()),
                 (ResourceKind::Image, vm.image_id.clone()),
             ];
-            uses.extend(
-                vm.security_group_ids
-                    .iter()
-                    .map(|s| (ResourceKind::SecurityGroup, s.clone())),
-            );
+            uses.extend(vm.security_group_ids.iter().map(|s| (ResourceKind::SecurityGroup, s.clone())));
             for u in uses.into_iter().filter(|(_, id)| !id.is_empty()) {
                 by_resource.entry(u).or_default().push(key.clone());
             }
         }
         for ((kind, id), vm_keys) in by_resource {
             let doc_key = keys::resource(ns, kind, &id);
-            let res = repo::modify(
-                self.store.as_ref(),
-                &doc_key,
-                &id,
-                |doc: &mut serde_json::Value| {
-                    if let Some(list) = doc
-                        .get_mut("associatedObjectList")
-                        .and_then(|l| l.as_array_mut())
-                    {
-                        list.retain(|v| v.as_str().is_none_or(|s| !vm_keys.iter().any(|k| k == s)));
-                    }
-                    Ok(())
-                },
-            )
+            let res = repo::modify(self.store.as_ref(), &doc_key, &id, |doc: &mut serde_json::Value| {
+                if let Some(list) = doc.get_mut("associatedObjectList").and_then(|l| l.as_array_mut()) {
+                    list.retain(|v| v.as_str().is_none_or(|s| !vm_keys.iter().any(|k| k == s)));
+                }
+                Ok(())
+            })
             .await;
             match res {
                 Ok(_) | Err(CoreError::NotFound(_)) => {}
@@ -175,12 +146,7 @@ impl Tumblebug {
     }
 
     /// Every VM of an MCI with fresh statuses, read in parallel.
-    pub(crate) async fn refreshed_vms(
-        &self,
-        ns: &str,
-        mci: &str,
-        force: bool,
-    ) -> CoreResult<Vec<VmInfo>> {
+    pub(crate) async fn refreshed_vms(&self, ns: &str, mci: &str, force: bool) -> CoreResult<Vec<VmInfo>> {
         let docs: Vec<VmInfo> = self.vm_docs(ns, mci).await?;
         let mut out = Vec::with_capacity(docs.len());
         let mut ids = Vec::new();
@@ -206,10 +172,7 @@ impl Tumblebug {
                 Ok(Err(CoreError::NotFound(_))) => {} // deleted meanwhile
                 Ok(Err(e)) => return Err(e),
                 Err(e) => {
-                    return Err(CoreError::Corrupt {
-                        key: mci.into(),
-                        reason: format!("status task failed: {e}"),
-                    });
+                    return Err(CoreError::Corrupt { key: mci.into(), reason: format!("status task failed: {e}") });
                 }
             }
         }
@@ -243,8 +206,7 @@ impl Tumblebug {
         }
         if changed {
             // Best effort: a concurrent writer's version wins and is recomputed next read.
-            let _ =
-                repo::replace(self.store.as_ref(), &keys::mci(ns, id), doc.revision, &mci).await;
+            let _ = repo::replace(self.store.as_ref(), &keys::mci(ns, id), doc.revision, &mci).await;
         }
         mci.vm = vms;
         Ok(mci)
@@ -265,8 +227,7 @@ impl Tumblebug {
     /// `option=simple`: stored objects without live status.
     pub async fn list_mci_simple(&self, ns: &str) -> CoreResult<Vec<MciInfo>> {
         self.require_ns(ns).await?;
-        let mut out: Vec<MciInfo> =
-            repo::list_children(self.store.as_ref(), &keys::mci_prefix(ns)).await?;
+        let mut out: Vec<MciInfo> = repo::list_children(self.store.as_ref(), &keys::mci_prefix(ns)).await?;
         for m in &mut out {
             m.vm = self.vm_docs(ns, &m.id).await?;
         }
@@ -295,23 +256,15 @@ impl Tumblebug {
     }
 
     /// `option=accessinfo`: how to reach every VM, grouped by subgroup.
-    pub async fn mci_access_info(
-        &self,
-        ns: &str,
-        id: &str,
-        show_ssh_key: bool,
-    ) -> CoreResult<MciAccessInfo> {
+    pub async fn mci_access_info(&self, ns: &str, id: &str, show_ssh_key: bool) -> CoreResult<MciAccessInfo> {
         let mci = self.get_mci(ns, id).await?;
         let mut groups: Vec<MciSubGroupAccessInfo> = Vec::new();
         for vm in &mci.vm {
             let private_key = if show_ssh_key {
-                repo::get::<SshKeyInfo>(
-                    self.store.as_ref(),
-                    &keys::resource(ns, ResourceKind::SshKey, &vm.ssh_key_id),
-                )
-                .await?
-                .map(|k| k.value.private_key)
-                .unwrap_or_default()
+                repo::get::<SshKeyInfo>(self.store.as_ref(), &keys::resource(ns, ResourceKind::SshKey, &vm.ssh_key_id))
+                    .await?
+                    .map(|k| k.value.private_key)
+                    .unwrap_or_default()
             } else {
                 String::new()
             };
@@ -325,10 +278,7 @@ impl Tumblebug {
                 vm_user_password: vm.vm_user_password.clone(),
                 connection_config: vm.connection_config.clone(),
             };
-            match groups
-                .iter_mut()
-                .find(|g| g.sub_group_id == vm.sub_group_id)
-            {
+            match groups.iter_mut().find(|g| g.sub_group_id == vm.sub_group_id) {
                 Some(g) => g.mci_vm_access_info.push(access),
                 None => groups.push(MciSubGroupAccessInfo {
                     sub_group_id: vm.sub_group_id.clone(),
@@ -337,11 +287,7 @@ impl Tumblebug {
                 }),
             }
         }
-        Ok(MciAccessInfo {
-            mci_id: id.to_string(),
-            mci_sub_group_access_info: groups,
-            ..MciAccessInfo::default()
-        })
+        Ok(MciAccessInfo { mci_id: id.to_string(), mci_sub_group_access_info: groups, ..MciAccessInfo::default() })
     }
 
     /// Ids of everything the MCI's VMs use, each list sorted and without duplicates.
@@ -354,12 +300,7 @@ impl Tumblebug {
         self.mci_doc(ns, id).await?;
         let vms = self.vm_docs(ns, id).await?;
         let set = |f: &dyn Fn(&VmInfo) -> Vec<String>| -> Vec<String> {
-            vms.iter()
-                .flat_map(f)
-                .filter(|s| !s.is_empty())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
+            vms.iter().flat_map(f).filter(|s| !s.is_empty()).collect::<BTreeSet<_>>().into_iter().collect()
         };
         Ok(tb_model::mci::MciAssociatedResourceList {
             connection_names: set(&|v| vec![v.connection_name.clone()]),
@@ -402,10 +343,7 @@ pub fn status_info(mci: &MciInfo) -> MciStatusInfo {
         vm: mci
             .vm
             .iter()
-            .map(|v| VmStatusInfo {
-                native_status: super::provision::native_status(v),
-                ..VmStatusInfo::from_vm(v)
-            })
+            .map(|v| VmStatusInfo { native_status: super::provision::native_status(v), ..VmStatusInfo::from_vm(v) })
             .collect(),
         ..MciStatusInfo::default()
     };

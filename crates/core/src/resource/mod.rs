@@ -53,10 +53,7 @@ pub struct ListFilter {
 impl ListFilter {
     pub fn new(key: Option<String>, value: Option<String>) -> Option<ListFilter> {
         match key {
-            Some(key) if !key.is_empty() => Some(ListFilter {
-                key,
-                value: value.unwrap_or_default(),
-            }),
+            Some(key) if !key.is_empty() => Some(ListFilter { key, value: value.unwrap_or_default() }),
             _ => None,
         }
     }
@@ -65,18 +62,12 @@ impl ListFilter {
         let Ok(Value::Object(map)) = serde_json::to_value(obj) else {
             return false;
         };
-        let field = map.get(&self.key).or_else(|| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&self.key))
-                .map(|(_, v)| v)
-        });
+        let field =
+            map.get(&self.key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(&self.key)).map(|(_, v)| v));
         match field {
             Some(Value::String(s)) => *s == self.value,
             Some(Value::Number(n)) => self.value.trim().parse::<f64>().ok() == n.as_f64(),
-            Some(Value::Bool(b)) => {
-                self.value
-                    .eq_ignore_ascii_case(if *b { "true" } else { "false" })
-            }
+            Some(Value::Bool(b)) => self.value.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         }
     }
@@ -91,22 +82,15 @@ impl Tumblebug {
         if self.ns_exists(ns).await? {
             Ok(())
         } else {
-            Err(CoreError::not_found(format!(
-                "The namespace {ns} does not exist"
-            )))
+            Err(CoreError::not_found(format!("The namespace {ns} does not exist")))
         }
     }
 
     /// Stored resources of one kind (plus, in the system namespace, the catalog's specs and
     /// images), optionally filtered.
-    pub async fn list_resources<T: Resource>(
-        &self,
-        ns: &str,
-        filter: Option<&ListFilter>,
-    ) -> CoreResult<Vec<T>> {
+    pub async fn list_resources<T: Resource>(&self, ns: &str, filter: Option<&ListFilter>) -> CoreResult<Vec<T>> {
         self.require_ns(ns).await?;
-        let mut items: Vec<T> =
-            repo::list_children(self.store.as_ref(), &keys::resource_prefix(ns, T::KIND)).await?;
+        let mut items: Vec<T> = repo::list_children(self.store.as_ref(), &keys::resource_prefix(ns, T::KIND)).await?;
         if let Some(f) = filter {
             items.retain(|i| f.matches(i));
         }
@@ -118,20 +102,14 @@ impl Tumblebug {
                 ResourceKind::Image => downcast(&snap.images),
                 _ => &[],
             };
-            items.extend(
-                catalog
-                    .iter()
-                    .filter(|i| filter.is_none_or(|f| f.matches(*i)))
-                    .cloned(),
-            );
+            items.extend(catalog.iter().filter(|i| filter.is_none_or(|f| f.matches(*i))).cloned());
         }
         Ok(items)
     }
 
     pub async fn list_resource_ids(&self, ns: &str, kind: ResourceKind) -> CoreResult<Vec<String>> {
         self.require_ns(ns).await?;
-        let mut ids =
-            repo::list_child_ids(self.store.as_ref(), &keys::resource_prefix(ns, kind)).await?;
+        let mut ids = repo::list_child_ids(self.store.as_ref(), &keys::resource_prefix(ns, kind)).await?;
         if ns == SYSTEM_NS {
             let snap = self.catalog();
             match kind {
@@ -145,20 +123,14 @@ impl Tumblebug {
 
     pub async fn get_resource<T: Resource>(&self, ns: &str, id: &str) -> CoreResult<T> {
         self.require_ns(ns).await?;
-        if let Some(v) =
-            repo::get::<T>(self.store.as_ref(), &keys::resource(ns, T::KIND, id)).await?
-        {
+        if let Some(v) = repo::get::<T>(self.store.as_ref(), &keys::resource(ns, T::KIND, id)).await? {
             return Ok(v.value);
         }
         if ns == SYSTEM_NS {
             let snap = self.catalog();
             let found: Option<&T> = match T::KIND {
-                ResourceKind::Spec => snap
-                    .spec(id)
-                    .and_then(|s| (s as &dyn std::any::Any).downcast_ref()),
-                ResourceKind::Image => snap
-                    .image(id)
-                    .and_then(|i| (i as &dyn std::any::Any).downcast_ref()),
+                ResourceKind::Spec => snap.spec(id).and_then(|s| (s as &dyn std::any::Any).downcast_ref()),
+                ResourceKind::Image => snap.image(id).and_then(|i| (i as &dyn std::any::Any).downcast_ref()),
                 _ => None,
             };
             if let Some(t) = found {
@@ -169,39 +141,17 @@ impl Tumblebug {
     }
 
     /// Stores a registered object: create-if-absent, or overwrite when `update` is asked for.
-    pub(crate) async fn put_registered<T: Resource>(
-        &self,
-        ns: &str,
-        info: &T,
-        update: bool,
-    ) -> CoreResult<()> {
+    pub(crate) async fn put_registered<T: Resource>(&self, ns: &str, info: &T, update: bool) -> CoreResult<()> {
         let key = keys::resource(ns, T::KIND, info.id());
         if update {
             self.store.put(&key, repo::encode(&key, info)?).await?;
             return Ok(());
         }
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            info,
-            &format!("The {} {}", T::KIND, info.id()),
-        )
-        .await
-        .map(|_| ())
+        repo::create(self.store.as_ref(), &key, info, &format!("The {} {}", T::KIND, info.id())).await.map(|_| ())
     }
 
-    pub async fn resource_exists(
-        &self,
-        ns: &str,
-        kind: ResourceKind,
-        id: &str,
-    ) -> CoreResult<bool> {
-        if self
-            .store
-            .get(&keys::resource(ns, kind, id))
-            .await?
-            .is_some()
-        {
+    pub async fn resource_exists(&self, ns: &str, kind: ResourceKind, id: &str) -> CoreResult<bool> {
+        if self.store.get(&keys::resource(ns, kind, id)).await?.is_some() {
             return Ok(true);
         }
         if ns == SYSTEM_NS {
@@ -217,13 +167,7 @@ impl Tumblebug {
 
     /// Deletes one resource. Refused while objects are associated unless `force`; the cloud
     /// resource (vNet, security group, key pair) is deleted first, an already-gone one is fine.
-    pub async fn delete_resource(
-        &self,
-        ns: &str,
-        kind: ResourceKind,
-        id: &str,
-        force: bool,
-    ) -> CoreResult<()> {
+    pub async fn delete_resource(&self, ns: &str, kind: ResourceKind, id: &str, force: bool) -> CoreResult<()> {
         self.require_ns(ns).await?;
         let key = keys::resource(ns, kind, id);
         let Some(current) = repo::get::<Value>(self.store.as_ref(), &key).await? else {
@@ -255,19 +199,10 @@ impl Tumblebug {
         Ok(())
     }
 
-    async fn delete_cloud_side(
-        &self,
-        kind: ResourceKind,
-        doc: &Value,
-        force: bool,
-    ) -> CoreResult<()> {
+    async fn delete_cloud_side(&self, kind: ResourceKind, doc: &Value, force: bool) -> CoreResult<()> {
         let csp_id = str_field(doc, "cspResourceId");
         let conn_name = str_field(doc, "connectionName");
-        if csp_id.is_empty()
-            || !matches!(
-                kind,
-                ResourceKind::VNet | ResourceKind::SecurityGroup | ResourceKind::SshKey
-            )
+        if csp_id.is_empty() || !matches!(kind, ResourceKind::VNet | ResourceKind::SecurityGroup | ResourceKind::SshKey)
         {
             return Ok(());
         }
@@ -296,15 +231,9 @@ impl Tumblebug {
 
     /// Deletes every resource of a kind whose id contains `matching` (all when empty). Stops at
     /// the first refusal, reporting what was deleted before it.
-    pub async fn delete_resources(
-        &self,
-        ns: &str,
-        kind: ResourceKind,
-        matching: &str,
-    ) -> CoreResult<Vec<String>> {
+    pub async fn delete_resources(&self, ns: &str, kind: ResourceKind, matching: &str) -> CoreResult<Vec<String>> {
         self.require_ns(ns).await?;
-        let ids =
-            repo::list_child_ids(self.store.as_ref(), &keys::resource_prefix(ns, kind)).await?;
+        let ids = repo::list_child_ids(self.store.as_ref(), &keys::resource_prefix(ns, kind)).await?;
         let mut deleted = Vec::new();
         for id in ids.into_iter().filter(|id| id.contains(matching)) {
             if let Err(e) = self.delete_resource(ns, kind, &id, false).await {
@@ -321,26 +250,15 @@ impl Tumblebug {
     }
 
     /// Records that `object_key` (a VM key) uses a resource.
-    pub async fn add_association(
-        &self,
-        ns: &str,
-        kind: ResourceKind,
-        id: &str,
-        object_key: &str,
-    ) -> CoreResult<usize> {
+    pub async fn add_association(&self, ns: &str, kind: ResourceKind, id: &str, object_key: &str) -> CoreResult<usize> {
         let key = keys::resource(ns, kind, id);
-        let doc = repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The {kind} {id}"),
-            |doc: &mut Value| {
-                let list = list_field_mut(doc, "associatedObjectList")?;
-                if !list.iter().any(|v| v.as_str() == Some(object_key)) {
-                    list.push(Value::String(object_key.to_string()));
-                }
-                Ok(())
-            },
-        )
+        let doc = repo::modify(self.store.as_ref(), &key, &format!("The {kind} {id}"), |doc: &mut Value| {
+            let list = list_field_mut(doc, "associatedObjectList")?;
+            if !list.iter().any(|v| v.as_str() == Some(object_key)) {
+                list.push(Value::String(object_key.to_string()));
+            }
+            Ok(())
+        })
         .await?;
         Ok(string_list(&doc, "associatedObjectList").len())
     }
@@ -353,26 +271,15 @@ impl Tumblebug {
         object_key: &str,
     ) -> CoreResult<usize> {
         let key = keys::resource(ns, kind, id);
-        let doc = repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The {kind} {id}"),
-            |doc: &mut Value| {
-                list_field_mut(doc, "associatedObjectList")?
-                    .retain(|v| v.as_str() != Some(object_key));
-                Ok(())
-            },
-        )
+        let doc = repo::modify(self.store.as_ref(), &key, &format!("The {kind} {id}"), |doc: &mut Value| {
+            list_field_mut(doc, "associatedObjectList")?.retain(|v| v.as_str() != Some(object_key));
+            Ok(())
+        })
         .await?;
         Ok(string_list(&doc, "associatedObjectList").len())
     }
 
-    pub async fn association_count(
-        &self,
-        ns: &str,
-        kind: ResourceKind,
-        id: &str,
-    ) -> CoreResult<usize> {
+    pub async fn association_count(&self, ns: &str, kind: ResourceKind, id: &str) -> CoreResult<usize> {
         let key = keys::resource(ns, kind, id);
         match repo::get::<Value>(self.store.as_ref(), &key).await? {
             Some(v) => Ok(string_list(&v.value, "associatedObjectList").len()),
@@ -381,16 +288,9 @@ impl Tumblebug {
     }
 
     async fn security_groups_of_vnet(&self, ns: &str, vnet_id: &str) -> CoreResult<Vec<String>> {
-        let sgs: Vec<SecurityGroupInfo> = repo::list_children(
-            self.store.as_ref(),
-            &keys::resource_prefix(ns, ResourceKind::SecurityGroup),
-        )
-        .await?;
-        Ok(sgs
-            .into_iter()
-            .filter(|sg| sg.vnet_id == vnet_id)
-            .map(|sg| sg.id)
-            .collect())
+        let sgs: Vec<SecurityGroupInfo> =
+            repo::list_children(self.store.as_ref(), &keys::resource_prefix(ns, ResourceKind::SecurityGroup)).await?;
+        Ok(sgs.into_iter().filter(|sg| sg.vnet_id == vnet_id).map(|sg| sg.id).collect())
     }
 }
 
@@ -398,27 +298,17 @@ impl Tumblebug {
 // `Any` needs the sized `Vec`, not a slice.
 #[allow(clippy::ptr_arg)]
 fn downcast<S: 'static, T: 'static>(v: &Vec<S>) -> &[T] {
-    (v as &dyn std::any::Any)
-        .downcast_ref::<Vec<T>>()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    (v as &dyn std::any::Any).downcast_ref::<Vec<T>>().map(Vec::as_slice).unwrap_or(&[])
 }
 
 fn str_field(doc: &Value, name: &str) -> String {
-    doc.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    doc.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn string_list(doc: &Value, name: &str) -> Vec<String> {
     doc.get(name)
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -435,22 +325,14 @@ pub(crate) fn push_associations(doc: &mut Value, object_keys: &[String]) -> Core
 
 fn list_field_mut<'a>(doc: &'a mut Value, name: &str) -> CoreResult<&'a mut Vec<Value>> {
     let Value::Object(map) = doc else {
-        return Err(CoreError::Corrupt {
-            key: name.into(),
-            reason: "not an object".into(),
-        });
+        return Err(CoreError::Corrupt { key: name.into(), reason: "not an object".into() });
     };
-    let entry = map
-        .entry(name.to_string())
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let entry = map.entry(name.to_string()).or_insert_with(|| Value::Array(Vec::new()));
     if !entry.is_array() {
         *entry = Value::Array(Vec::new());
     }
     match entry {
         Value::Array(a) => Ok(a),
-        _ => Err(CoreError::Corrupt {
-            key: name.into(),
-            reason: "not a list".into(),
-        }),
+        _ => Err(CoreError::Corrupt { key: name.into(), reason: "not a list".into() }),
     }
 }

@@ -3,17 +3,14 @@
 use tb_cloud::{FirewallRule, SecurityGroupSpec};
 use tb_model::check_name;
 use tb_model::resource::{
-    FirewallRuleInfo, FirewallRuleReq, SecurityGroupInfo, SecurityGroupReq,
-    SecurityGroupUpdateResponse, VNetInfo,
+    FirewallRuleInfo, FirewallRuleReq, SecurityGroupInfo, SecurityGroupReq, SecurityGroupUpdateResponse, VNetInfo,
 };
 
 use crate::keys::{self, ResourceKind};
 use crate::{CoreError, CoreResult, Tumblebug, new_uid, repo};
 
 fn parse_port(p: &str, rule: &str) -> CoreResult<u16> {
-    p.trim().parse::<u16>().map_err(|_| {
-        CoreError::invalid(format!("firewall rule {rule}: {p:?} is not a port number"))
-    })
+    p.trim().parse::<u16>().map_err(|_| CoreError::invalid(format!("firewall rule {rule}: {p:?} is not a port number")))
 }
 
 /// Expands rule requests (`Ports: "22,80,1000-2000"`, or the older `FromPort`/`ToPort`) into
@@ -22,12 +19,7 @@ pub fn parse_rules(reqs: &[FirewallRuleReq]) -> CoreResult<Vec<FirewallRuleInfo>
     let mut out: Vec<FirewallRuleInfo> = Vec::new();
     for (i, r) in reqs.iter().enumerate() {
         let which = format!("#{}", i + 1);
-        let protocol = if r.protocol.is_empty() {
-            &r.ip_protocol
-        } else {
-            &r.protocol
-        }
-        .to_uppercase();
+        let protocol = if r.protocol.is_empty() { &r.ip_protocol } else { &r.protocol }.to_uppercase();
         if !matches!(protocol.as_str(), "TCP" | "UDP" | "ICMP" | "ALL") {
             return Err(CoreError::invalid(format!(
                 "firewall rule {which}: protocol {protocol:?} must be one of TCP, UDP, ICMP, ALL"
@@ -40,13 +32,8 @@ pub fn parse_rules(reqs: &[FirewallRuleReq]) -> CoreResult<Vec<FirewallRuleInfo>
                 r.direction
             )));
         }
-        let cidr = if r.cidr.is_empty() {
-            "0.0.0.0/0".to_string()
-        } else {
-            r.cidr.clone()
-        };
-        super::validate_cidr(&cidr)
-            .map_err(|e| CoreError::invalid(format!("firewall rule {which}: {e}")))?;
+        let cidr = if r.cidr.is_empty() { "0.0.0.0/0".to_string() } else { r.cidr.clone() };
+        super::validate_cidr(&cidr).map_err(|e| CoreError::invalid(format!("firewall rule {which}: {e}")))?;
         let mut ports: Vec<String> = Vec::new();
         if matches!(protocol.as_str(), "ICMP" | "ALL") {
             ports.push(String::new());
@@ -56,48 +43,26 @@ pub fn parse_rules(reqs: &[FirewallRuleReq]) -> CoreResult<Vec<FirewallRuleInfo>
                     Some((a, b)) => {
                         let (a, b) = (parse_port(a, &which)?, parse_port(b, &which)?);
                         if a > b {
-                            return Err(CoreError::invalid(format!(
-                                "firewall rule {which}: range {part} is reversed"
-                            )));
+                            return Err(CoreError::invalid(format!("firewall rule {which}: range {part} is reversed")));
                         }
-                        ports.push(if a == b {
-                            a.to_string()
-                        } else {
-                            format!("{a}-{b}")
-                        });
+                        ports.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
                     }
                     None => ports.push(parse_port(part, &which)?.to_string()),
                 }
             }
         } else if !r.from_port.is_empty() {
             let from = parse_port(&r.from_port, &which)?;
-            let to = if r.to_port.is_empty() {
-                from
-            } else {
-                parse_port(&r.to_port, &which)?
-            };
+            let to = if r.to_port.is_empty() { from } else { parse_port(&r.to_port, &which)? };
             if from > to {
-                return Err(CoreError::invalid(format!(
-                    "firewall rule {which}: FromPort is above ToPort"
-                )));
+                return Err(CoreError::invalid(format!("firewall rule {which}: FromPort is above ToPort")));
             }
-            ports.push(if from == to {
-                from.to_string()
-            } else {
-                format!("{from}-{to}")
-            });
+            ports.push(if from == to { from.to_string() } else { format!("{from}-{to}") });
         } else {
-            return Err(CoreError::invalid(format!(
-                "firewall rule {which}: Ports is required for {protocol}"
-            )));
+            return Err(CoreError::invalid(format!("firewall rule {which}: Ports is required for {protocol}")));
         }
         for port in ports {
-            let rule = FirewallRuleInfo {
-                port,
-                protocol: protocol.clone(),
-                direction: direction.clone(),
-                cidr: cidr.clone(),
-            };
+            let rule =
+                FirewallRuleInfo { port, protocol: protocol.clone(), direction: direction.clone(), cidr: cidr.clone() };
             if !out.contains(&rule) {
                 out.push(rule);
             }
@@ -127,28 +92,16 @@ fn to_cloud(rules: &[FirewallRuleInfo]) -> Vec<FirewallRule> {
 }
 
 impl Tumblebug {
-    pub async fn create_security_group(
-        &self,
-        ns: &str,
-        req: SecurityGroupReq,
-    ) -> CoreResult<SecurityGroupInfo> {
+    pub async fn create_security_group(&self, ns: &str, req: SecurityGroupReq) -> CoreResult<SecurityGroupInfo> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         let rules = parse_rules(&req.firewall_rules)?;
         let vnet = self
             .get_resource::<VNetInfo>(ns, &req.vnet_id)
             .await
-            .map_err(|_| {
-                CoreError::invalid(format!(
-                    "vNetId {:?} does not exist in namespace {ns}",
-                    req.vnet_id
-                ))
-            })?;
-        let connection = if req.connection_name.is_empty() {
-            vnet.connection_name.clone()
-        } else {
-            req.connection_name.clone()
-        };
+            .map_err(|_| CoreError::invalid(format!("vNetId {:?} does not exist in namespace {ns}", req.vnet_id)))?;
+        let connection =
+            if req.connection_name.is_empty() { vnet.connection_name.clone() } else { req.connection_name.clone() };
         if connection != vnet.connection_name {
             return Err(CoreError::invalid(format!(
                 "vNet {} belongs to connection {}, not {connection}",
@@ -171,13 +124,7 @@ impl Tumblebug {
             csp_resource_name: uid.clone(),
             ..SecurityGroupInfo::default()
         };
-        let rev = repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The securityGroup {}", req.name),
-        )
-        .await?;
+        let rev = repo::create(self.store.as_ref(), &key, &info, &format!("The securityGroup {}", req.name)).await?;
         let spec = SecurityGroupSpec {
             token: uid,
             vnet_csp_id: vnet.csp_resource_id.clone(),
@@ -207,16 +154,13 @@ impl Tumblebug {
         // The cloud call replaces the whole rule list, so a writer that loses the race re-reads
         // and sets the merged list again: cloud and record converge to the last winner.
         for _ in 0..repo::MAX_CAS_RETRIES {
-            let Some(current) = repo::get::<SecurityGroupInfo>(self.store.as_ref(), &key).await?
-            else {
+            let Some(current) = repo::get::<SecurityGroupInfo>(self.store.as_ref(), &key).await? else {
                 return Err(super::not_found(ResourceKind::SecurityGroup, ns, sg_id));
             };
             let previous = current.value;
             let new_rules = change(&previous.firewall_rules)?;
             let (conn, driver) = self.clouds.resolve(&previous.connection_name)?;
-            driver
-                .set_security_group_rules(&conn, &previous.csp_resource_id, to_cloud(&new_rules))
-                .await?;
+            driver.set_security_group_rules(&conn, &previous.csp_resource_id, to_cloud(&new_rules)).await?;
             let mut updated = previous.clone();
             updated.firewall_rules = new_rules;
             match repo::replace(self.store.as_ref(), &key, current.revision, &updated).await {
@@ -224,10 +168,7 @@ impl Tumblebug {
                 Err(CoreError::ConcurrentUpdate(_)) => continue,
                 Err(e) => return Err(e),
             }
-            let changed = updated
-                .firewall_rules
-                .len()
-                .abs_diff(previous.firewall_rules.len());
+            let changed = updated.firewall_rules.len().abs_diff(previous.firewall_rules.len());
             return Ok(SecurityGroupUpdateResponse {
                 id: sg_id.to_string(),
                 name: sg_id.to_string(),
@@ -237,9 +178,7 @@ impl Tumblebug {
                 updated,
             });
         }
-        Err(CoreError::ConcurrentUpdate(format!(
-            "The securityGroup {sg_id}"
-        )))
+        Err(CoreError::ConcurrentUpdate(format!("The securityGroup {sg_id}")))
     }
 
     pub async fn add_firewall_rules(
@@ -283,11 +222,7 @@ impl Tumblebug {
                         missing.direction, missing.protocol, missing.port, missing.cidr
                     )));
                 }
-                Ok(rules
-                    .iter()
-                    .filter(|r| !remove.contains(r))
-                    .cloned()
-                    .collect())
+                Ok(rules.iter().filter(|r| !remove.contains(r)).cloned().collect())
             },
             "removed",
         )
@@ -301,29 +236,20 @@ impl Tumblebug {
         reqs: &[FirewallRuleReq],
     ) -> CoreResult<SecurityGroupUpdateResponse> {
         let rules = parse_rules(reqs)?;
-        self.change_rules(ns, sg_id, |_| Ok(rules.clone()), "replaced")
-            .await
+        self.change_rules(ns, sg_id, |_| Ok(rules.clone()), "replaced").await
     }
 }
 
 impl Tumblebug {
     /// Registers a security group that exists in the cloud but was not created by Tumblebug.
-    pub async fn register_security_group(
-        &self,
-        ns: &str,
-        req: SecurityGroupReq,
-    ) -> CoreResult<SecurityGroupInfo> {
+    pub async fn register_security_group(&self, ns: &str, req: SecurityGroupReq) -> CoreResult<SecurityGroupInfo> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         if req.csp_resource_id.is_empty() {
-            return Err(CoreError::invalid(
-                "cspResourceId is required to register a securityGroup",
-            ));
+            return Err(CoreError::invalid("cspResourceId is required to register a securityGroup"));
         }
         let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
-        let handle = driver
-            .get_security_group(&conn, &req.csp_resource_id)
-            .await?;
+        let handle = driver.get_security_group(&conn, &req.csp_resource_id).await?;
         let rules = handle
             .rules
             .iter()
@@ -354,13 +280,7 @@ impl Tumblebug {
             ..SecurityGroupInfo::default()
         };
         let key = keys::resource(ns, ResourceKind::SecurityGroup, &req.name);
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The securityGroup {}", req.name),
-        )
-        .await?;
+        repo::create(self.store.as_ref(), &key, &info, &format!("The securityGroup {}", req.name)).await?;
         Ok(info)
     }
 }
@@ -370,12 +290,7 @@ mod tests {
     use super::*;
 
     fn rule(ports: &str, proto: &str, dir: &str) -> FirewallRuleReq {
-        FirewallRuleReq {
-            ports: ports.into(),
-            protocol: proto.into(),
-            direction: dir.into(),
-            ..Default::default()
-        }
+        FirewallRuleReq { ports: ports.into(), protocol: proto.into(), direction: dir.into(), ..Default::default() }
     }
 
     #[test]
@@ -383,10 +298,7 @@ mod tests {
         let r = parse_rules(&[rule("22, 80,1000-2000,443-443", "tcp", "Inbound")]).unwrap();
         let ports: Vec<_> = r.iter().map(|r| r.port.as_str()).collect();
         assert_eq!(ports, ["22", "80", "1000-2000", "443"]);
-        assert!(
-            r.iter()
-                .all(|r| r.protocol == "TCP" && r.direction == "inbound" && r.cidr == "0.0.0.0/0")
-        );
+        assert!(r.iter().all(|r| r.protocol == "TCP" && r.direction == "inbound" && r.cidr == "0.0.0.0/0"));
     }
 
     #[test]

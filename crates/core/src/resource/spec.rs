@@ -11,12 +11,7 @@ use crate::{CoreError, CoreResult, Tumblebug, new_uid, repo};
 impl Tumblebug {
     /// `action=registerWithCspResourceId`: asks the cloud for the spec's shape and takes the
     /// price from the catalog.
-    pub async fn register_spec_by_csp_id(
-        &self,
-        ns: &str,
-        req: SpecReq,
-        update: bool,
-    ) -> CoreResult<SpecInfo> {
+    pub async fn register_spec_by_csp_id(&self, ns: &str, req: SpecReq, update: bool) -> CoreResult<SpecInfo> {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         if req.csp_spec_name.is_empty() {
@@ -54,12 +49,7 @@ impl Tumblebug {
     }
 
     /// `action=registerWithInfo`: records the given object as it is.
-    pub async fn register_spec_with_info(
-        &self,
-        ns: &str,
-        mut info: SpecInfo,
-        update: bool,
-    ) -> CoreResult<SpecInfo> {
+    pub async fn register_spec_with_info(&self, ns: &str, mut info: SpecInfo, update: bool) -> CoreResult<SpecInfo> {
         self.require_ns(ns).await?;
         check_name(&info.name)?;
         if !info.connection_name.is_empty() {
@@ -79,29 +69,24 @@ impl Tumblebug {
     pub async fn update_spec(&self, ns: &str, id: &str, req: SpecInfo) -> CoreResult<SpecInfo> {
         self.require_ns(ns).await?;
         let key = keys::resource(ns, ResourceKind::Spec, id);
-        repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The spec {id}"),
-            |s: &mut SpecInfo| {
-                if !req.description.is_empty() {
-                    s.description = req.description.clone();
-                }
-                if req.cost_per_hour != 0.0 {
-                    s.cost_per_hour = req.cost_per_hour;
-                }
-                if req.evaluation_score01 != 0.0 {
-                    s.evaluation_score01 = req.evaluation_score01;
-                }
-                if !req.evaluation_status.is_empty() {
-                    s.evaluation_status = req.evaluation_status.clone();
-                }
-                if !req.system_label.is_empty() {
-                    s.system_label = req.system_label.clone();
-                }
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &key, &format!("The spec {id}"), |s: &mut SpecInfo| {
+            if !req.description.is_empty() {
+                s.description = req.description.clone();
+            }
+            if req.cost_per_hour != 0.0 {
+                s.cost_per_hour = req.cost_per_hour;
+            }
+            if req.evaluation_score01 != 0.0 {
+                s.evaluation_score01 = req.evaluation_score01;
+            }
+            if !req.evaluation_status.is_empty() {
+                s.evaluation_status = req.evaluation_status.clone();
+            }
+            if !req.system_label.is_empty() {
+                s.system_label = req.system_label.clone();
+            }
+            Ok(())
+        })
         .await
         .map_err(|e| match e {
             CoreError::NotFound(_) => super::not_found(ResourceKind::Spec, ns, id),

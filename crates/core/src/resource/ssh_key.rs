@@ -27,14 +27,8 @@ fn generate_key_pair(comment: &str) -> CoreResult<KeyPair> {
         .map_err(|e| CoreError::invalid(format!("key encoding failed: {e}")))?
         .to_string();
     let public = key.public_key();
-    let public_openssh = public
-        .to_openssh()
-        .map_err(|e| CoreError::invalid(format!("key encoding failed: {e}")))?;
-    Ok(KeyPair {
-        private_openssh,
-        public_openssh,
-        fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
-    })
+    let public_openssh = public.to_openssh().map_err(|e| CoreError::invalid(format!("key encoding failed: {e}")))?;
+    Ok(KeyPair { private_openssh, public_openssh, fingerprint: public.fingerprint(HashAlg::Sha256).to_string() })
 }
 
 impl Tumblebug {
@@ -55,33 +49,14 @@ impl Tumblebug {
             description: req.description.clone(),
             csp_resource_name: uid.clone(),
             fingerprint: pair.fingerprint,
-            username: if req.username.is_empty() {
-                DEFAULT_VM_USER.into()
-            } else {
-                req.username.clone()
-            },
+            username: if req.username.is_empty() { DEFAULT_VM_USER.into() } else { req.username.clone() },
             verified_username: req.verified_username.clone(),
             public_key: pair.public_openssh.clone(),
             private_key: pair.private_openssh,
             ..SshKeyInfo::default()
         };
-        let rev = repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The sshKey {}", req.name),
-        )
-        .await?;
-        match driver
-            .create_key_pair(
-                &conn,
-                KeyPairSpec {
-                    token: uid,
-                    public_key: pair.public_openssh,
-                },
-            )
-            .await
-        {
+        let rev = repo::create(self.store.as_ref(), &key, &info, &format!("The sshKey {}", req.name)).await?;
+        match driver.create_key_pair(&conn, KeyPairSpec { token: uid, public_key: pair.public_openssh }).await {
             Ok(h) => info.csp_resource_id = h.csp_id,
             Err(e) => {
                 let _ = repo::delete_at(self.store.as_ref(), &key, rev).await;
@@ -98,16 +73,13 @@ impl Tumblebug {
         self.require_ns(ns).await?;
         check_name(&req.name)?;
         if req.csp_resource_id.is_empty() {
-            return Err(CoreError::invalid(
-                "cspResourceId is required to register an sshKey",
-            ));
+            return Err(CoreError::invalid("cspResourceId is required to register an sshKey"));
         }
         let (conn_config, conn, driver) = self.clouds.open(&req.connection_name)?;
         let handle = driver.get_key_pair(&conn, &req.csp_resource_id).await?;
         if !req.private_key.is_empty() {
-            PrivateKey::from_openssh(&req.private_key).map_err(|e| {
-                CoreError::invalid(format!("privateKey is not an OpenSSH private key: {e}"))
-            })?;
+            PrivateKey::from_openssh(&req.private_key)
+                .map_err(|e| CoreError::invalid(format!("privateKey is not an OpenSSH private key: {e}")))?;
         }
         let info = SshKeyInfo {
             resource_type: "sshKey".into(),
@@ -119,16 +91,8 @@ impl Tumblebug {
             description: req.description.clone(),
             csp_resource_id: handle.csp_id,
             csp_resource_name: handle.token,
-            fingerprint: if req.fingerprint.is_empty() {
-                handle.fingerprint
-            } else {
-                req.fingerprint.clone()
-            },
-            username: if req.username.is_empty() {
-                DEFAULT_VM_USER.into()
-            } else {
-                req.username.clone()
-            },
+            fingerprint: if req.fingerprint.is_empty() { handle.fingerprint } else { req.fingerprint.clone() },
+            username: if req.username.is_empty() { DEFAULT_VM_USER.into() } else { req.username.clone() },
             verified_username: req.verified_username.clone(),
             public_key: req.public_key.clone(),
             private_key: req.private_key.clone(),
@@ -136,54 +100,37 @@ impl Tumblebug {
             ..SshKeyInfo::default()
         };
         let key = keys::resource(ns, ResourceKind::SshKey, &req.name);
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The sshKey {}", req.name),
-        )
-        .await?;
+        repo::create(self.store.as_ref(), &key, &info, &format!("The sshKey {}", req.name)).await?;
         Ok(info)
     }
 
     /// Updates the fields a user may change: description, username, verifiedUsername and, for
     /// registered keys, the private key (v0.11 `complement`).
-    pub async fn update_ssh_key(
-        &self,
-        ns: &str,
-        id: &str,
-        req: SshKeyInfo,
-    ) -> CoreResult<SshKeyInfo> {
+    pub async fn update_ssh_key(&self, ns: &str, id: &str, req: SshKeyInfo) -> CoreResult<SshKeyInfo> {
         if !req.private_key.is_empty() {
-            PrivateKey::from_openssh(&req.private_key).map_err(|e| {
-                CoreError::invalid(format!("privateKey is not an OpenSSH private key: {e}"))
-            })?;
+            PrivateKey::from_openssh(&req.private_key)
+                .map_err(|e| CoreError::invalid(format!("privateKey is not an OpenSSH private key: {e}")))?;
         }
         self.require_ns(ns).await?;
         let key = keys::resource(ns, ResourceKind::SshKey, id);
-        repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The sshKey {id}"),
-            |k: &mut SshKeyInfo| {
-                if !req.description.is_empty() {
-                    k.description = req.description.clone();
-                }
-                if !req.username.is_empty() {
-                    k.username = req.username.clone();
-                }
-                if !req.verified_username.is_empty() {
-                    k.verified_username = req.verified_username.clone();
-                }
-                if !req.private_key.is_empty() {
-                    k.private_key = req.private_key.clone();
-                }
-                if !req.public_key.is_empty() {
-                    k.public_key = req.public_key.clone();
-                }
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &key, &format!("The sshKey {id}"), |k: &mut SshKeyInfo| {
+            if !req.description.is_empty() {
+                k.description = req.description.clone();
+            }
+            if !req.username.is_empty() {
+                k.username = req.username.clone();
+            }
+            if !req.verified_username.is_empty() {
+                k.verified_username = req.verified_username.clone();
+            }
+            if !req.private_key.is_empty() {
+                k.private_key = req.private_key.clone();
+            }
+            if !req.public_key.is_empty() {
+                k.public_key = req.public_key.clone();
+            }
+            Ok(())
+        })
         .await
         .map_err(|e| match e {
             CoreError::NotFound(_) => super::not_found(ResourceKind::SshKey, ns, id),
@@ -197,16 +144,10 @@ mod tests {
     #[test]
     fn generated_pair_is_openssh() {
         let pair = super::generate_key_pair("t").unwrap();
-        assert!(
-            pair.private_openssh
-                .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
-        );
+        assert!(pair.private_openssh.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
         assert!(pair.public_openssh.starts_with("ssh-ed25519 "));
         assert!(pair.fingerprint.starts_with("SHA256:"));
         let parsed = ssh_key::PrivateKey::from_openssh(&pair.private_openssh).unwrap();
-        assert_eq!(
-            parsed.public_key().to_openssh().unwrap(),
-            pair.public_openssh
-        );
+        assert_eq!(parsed.public_key().to_openssh().unwrap(), pair.public_openssh);
     }
 }

@@ -17,11 +17,7 @@ pub struct Cidr {
 
 impl Cidr {
     fn mask(self) -> u32 {
-        if self.len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.len))
-        }
+        if self.len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.len)) }
     }
     fn last(self) -> u32 {
         self.base | !self.mask()
@@ -36,21 +32,14 @@ impl Cidr {
 
 /// Parses and checks an IPv4 CIDR; the address must be the network address.
 pub fn validate_cidr(s: &str) -> CoreResult<Cidr> {
-    let bad = || {
-        CoreError::invalid(format!(
-            "{s:?} is not a valid IPv4 CIDR block (e.g. 10.0.0.0/16)"
-        ))
-    };
+    let bad = || CoreError::invalid(format!("{s:?} is not a valid IPv4 CIDR block (e.g. 10.0.0.0/16)"));
     let (addr, len) = s.trim().split_once('/').ok_or_else(bad)?;
     let ip: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
     let len: u8 = len.parse().map_err(|_| bad())?;
     if len > 32 {
         return Err(bad());
     }
-    let cidr = Cidr {
-        base: u32::from(ip),
-        len,
-    };
+    let cidr = Cidr { base: u32::from(ip), len };
     if cidr.base & !cidr.mask() != 0 {
         return Err(CoreError::invalid(format!(
             "{s} has host bits set; the network address is {}/{len}",
@@ -96,10 +85,7 @@ impl Tumblebug {
         }
         for s in siblings {
             if s.name == req.name {
-                return Err(CoreError::AlreadyExists(format!(
-                    "The subnet {} already exists",
-                    req.name
-                )));
+                return Err(CoreError::AlreadyExists(format!("The subnet {} already exists", req.name)));
             }
             if let Ok(other) = validate_cidr(&s.ipv4_cidr)
                 && other.overlaps(cidr)
@@ -129,9 +115,7 @@ impl Tumblebug {
         }
         let block = validate_cidr(&req.cidr_block)?;
         if req.subnet_info_list.is_empty() {
-            return Err(CoreError::invalid(
-                "subnetInfoList must name at least one subnet",
-            ));
+            return Err(CoreError::invalid("subnetInfoList must name at least one subnet"));
         }
         let zones = conn_config.region_detail.zones.clone();
         let mut subnets: Vec<SubnetInfo> = Vec::new();
@@ -156,24 +140,14 @@ impl Tumblebug {
             ..VNetInfo::default()
         };
         // Persist the intent first: a crash after the cloud call leaves a record to reconcile.
-        let rev = repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The vNet {}", req.name),
-        )
-        .await?;
+        let rev = repo::create(self.store.as_ref(), &key, &info, &format!("The vNet {}", req.name)).await?;
         let spec = VNetSpec {
             token: uid,
             cidr: req.cidr_block.clone(),
             subnets: info
                 .subnet_info_list
                 .iter()
-                .map(|s| SubnetSpec {
-                    name: s.uid.clone(),
-                    cidr: s.ipv4_cidr.clone(),
-                    zone: s.zone.clone(),
-                })
+                .map(|s| SubnetSpec { name: s.uid.clone(), cidr: s.ipv4_cidr.clone(), zone: s.zone.clone() })
                 .collect(),
         };
         let handle = match driver.create_vnet(&conn, spec).await {
@@ -200,53 +174,25 @@ impl Tumblebug {
     }
 
     pub async fn list_subnets(&self, ns: &str, vnet_id: &str) -> CoreResult<Vec<SubnetInfo>> {
-        Ok(self
-            .get_resource::<VNetInfo>(ns, vnet_id)
-            .await?
-            .subnet_info_list)
+        Ok(self.get_resource::<VNetInfo>(ns, vnet_id).await?.subnet_info_list)
     }
 
-    pub async fn get_subnet(
-        &self,
-        ns: &str,
-        vnet_id: &str,
-        subnet_id: &str,
-    ) -> CoreResult<SubnetInfo> {
+    pub async fn get_subnet(&self, ns: &str, vnet_id: &str, subnet_id: &str) -> CoreResult<SubnetInfo> {
         self.list_subnets(ns, vnet_id)
             .await?
             .into_iter()
             .find(|s| s.id == subnet_id)
-            .ok_or_else(|| {
-                CoreError::not_found(format!(
-                    "The subnet {subnet_id} does not exist in vNet {vnet_id}"
-                ))
-            })
+            .ok_or_else(|| CoreError::not_found(format!("The subnet {subnet_id} does not exist in vNet {vnet_id}")))
     }
 
-    pub async fn add_subnet(
-        &self,
-        ns: &str,
-        vnet_id: &str,
-        req: SubnetReq,
-    ) -> CoreResult<SubnetInfo> {
+    pub async fn add_subnet(&self, ns: &str, vnet_id: &str, req: SubnetReq) -> CoreResult<SubnetInfo> {
         let vnet = self.get_resource::<VNetInfo>(ns, vnet_id).await?;
         let block = validate_cidr(&vnet.cidr_block)?;
-        self.check_subnet(
-            block,
-            &vnet.subnet_info_list,
-            &req,
-            &vnet.connection_config.region_detail.zones,
-        )?;
+        self.check_subnet(block, &vnet.subnet_info_list, &req, &vnet.connection_config.region_detail.zones)?;
         let (conn, driver) = self.clouds.resolve(&vnet.connection_name)?;
         let uid = new_uid();
-        let spec = SubnetSpec {
-            name: uid.clone(),
-            cidr: req.ipv4_cidr.clone(),
-            zone: req.zone.clone(),
-        };
-        let handle = driver
-            .create_subnet(&conn, &vnet.csp_resource_id, spec)
-            .await?;
+        let spec = SubnetSpec { name: uid.clone(), cidr: req.ipv4_cidr.clone(), zone: req.zone.clone() };
+        let handle = driver.create_subnet(&conn, &vnet.csp_resource_id, spec).await?;
         let mut info = subnet_info(&req, &vnet.connection_name, uid);
         info.csp_resource_id = handle.csp_id;
         info.csp_resource_name = handle.name;
@@ -255,41 +201,22 @@ impl Tumblebug {
         info.status = "Available".into();
         let key = keys::resource(ns, ResourceKind::VNet, vnet_id);
         let added = info.clone();
-        repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The vNet {vnet_id}"),
-            |v: &mut VNetInfo| {
-                if v.subnet_info_list.iter().any(|s| s.id == added.id) {
-                    return Err(CoreError::AlreadyExists(format!(
-                        "The subnet {} already exists",
-                        added.id
-                    )));
-                }
-                v.subnet_info_list.push(added.clone());
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &key, &format!("The vNet {vnet_id}"), |v: &mut VNetInfo| {
+            if v.subnet_info_list.iter().any(|s| s.id == added.id) {
+                return Err(CoreError::AlreadyExists(format!("The subnet {} already exists", added.id)));
+            }
+            v.subnet_info_list.push(added.clone());
+            Ok(())
+        })
         .await?;
         Ok(info)
     }
 
-    pub async fn delete_subnet(
-        &self,
-        ns: &str,
-        vnet_id: &str,
-        subnet_id: &str,
-        force: bool,
-    ) -> CoreResult<()> {
+    pub async fn delete_subnet(&self, ns: &str, vnet_id: &str, subnet_id: &str, force: bool) -> CoreResult<()> {
         let vnet = self.get_resource::<VNetInfo>(ns, vnet_id).await?;
-        let subnet = vnet
-            .subnet_info_list
-            .iter()
-            .find(|s| s.id == subnet_id)
-            .ok_or_else(|| {
-                CoreError::not_found(format!(
-                    "The subnet {subnet_id} does not exist in vNet {vnet_id}"
-                ))
+        let subnet =
+            vnet.subnet_info_list.iter().find(|s| s.id == subnet_id).ok_or_else(|| {
+                CoreError::not_found(format!("The subnet {subnet_id} does not exist in vNet {vnet_id}"))
             })?;
         if !force && !vnet.associated_object_list.is_empty() {
             return Err(CoreError::conflict(format!(
@@ -298,10 +225,7 @@ impl Tumblebug {
             )));
         }
         let (conn, driver) = self.clouds.resolve(&vnet.connection_name)?;
-        match driver
-            .delete_subnet(&conn, &vnet.csp_resource_id, &subnet.csp_resource_id)
-            .await
-        {
+        match driver.delete_subnet(&conn, &vnet.csp_resource_id, &subnet.csp_resource_id).await {
             Ok(()) | Err(tb_cloud::CloudError::NotFound { .. }) => {}
             Err(e) if force => {
                 tracing::warn!(error = %e, "cloud subnet delete failed; force removes the record")
@@ -309,15 +233,10 @@ impl Tumblebug {
             Err(e) => return Err(e.into()),
         }
         let key = keys::resource(ns, ResourceKind::VNet, vnet_id);
-        repo::modify(
-            self.store.as_ref(),
-            &key,
-            &format!("The vNet {vnet_id}"),
-            |v: &mut VNetInfo| {
-                v.subnet_info_list.retain(|s| s.id != subnet_id);
-                Ok(())
-            },
-        )
+        repo::modify(self.store.as_ref(), &key, &format!("The vNet {vnet_id}"), |v: &mut VNetInfo| {
+            v.subnet_info_list.retain(|s| s.id != subnet_id);
+            Ok(())
+        })
         .await
         .map_err(|e| match e {
             CoreError::NotFound(_) => not_found(ResourceKind::VNet, ns, vnet_id),
@@ -338,9 +257,7 @@ impl Tumblebug {
         self.require_ns(ns).await?;
         check_name(name)?;
         if csp_id.is_empty() {
-            return Err(CoreError::invalid(
-                "cspResourceId is required to register a vNet",
-            ));
+            return Err(CoreError::invalid("cspResourceId is required to register a vNet"));
         }
         let (conn_config, conn, driver) = self.clouds.open(connection)?;
         let handle = driver.get_vnet(&conn, csp_id).await?;
@@ -378,13 +295,7 @@ impl Tumblebug {
             ..VNetInfo::default()
         };
         let key = keys::resource(ns, ResourceKind::VNet, name);
-        repo::create(
-            self.store.as_ref(),
-            &key,
-            &info,
-            &format!("The vNet {name}"),
-        )
-        .await?;
+        repo::create(self.store.as_ref(), &key, &info, &format!("The vNet {name}")).await?;
         Ok(info)
     }
 }
@@ -402,14 +313,7 @@ mod tests {
         let a = validate_cidr("10.0.0.0/18").unwrap();
         assert!(a.overlaps(validate_cidr("10.0.63.0/24").unwrap()));
         assert!(!a.overlaps(validate_cidr("10.0.64.0/18").unwrap()));
-        for bad in [
-            "",
-            "10.0.0.0",
-            "10.0.0.1/16",
-            "10.0.0.0/33",
-            "300.0.0.0/8",
-            "a/b",
-        ] {
+        for bad in ["", "10.0.0.0", "10.0.0.1/16", "10.0.0.0/33", "300.0.0.0/8", "a/b"] {
             assert!(validate_cidr(bad).is_err(), "{bad}");
         }
         assert_eq!(validate_cidr("0.0.0.0/0").unwrap().len, 0);

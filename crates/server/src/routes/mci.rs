@@ -26,11 +26,7 @@ fn legacy(uri: &OriginalUri) -> bool {
 }
 
 fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -84,18 +80,13 @@ where
     // request must not cancel provisioning half-way (dropping a JoinHandle detaches).
     let handle = tokio::spawn(run);
     if is_async {
-        let body = Accepted {
-            x_request_id: id,
-            message: "accepted; follow GET /tumblebug/request/{xRequestId}".into(),
-        };
+        let body =
+            Accepted { x_request_id: id, message: "accepted; follow GET /tumblebug/request/{xRequestId}".into() };
         return Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response());
     }
     match handle.await {
         Ok(result) => Ok(json(result?)),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("request task failed: {e}"),
-        )),
+        Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("request task failed: {e}"))),
     }
 }
 
@@ -109,24 +100,10 @@ pub async fn create_mci(
     Query(q): Query<CreateQuery>,
     LenientJson(req): LenientJson<MciReq>,
 ) -> ApiResult<Response> {
-    let opts = CreateOptions {
-        hold: q
-            .option
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case("hold")),
-    };
+    let opts = CreateOptions { hold: q.option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("hold")) };
     let body = serde_json::to_value(&req).unwrap_or_default();
     let plan = s.tb.prepare_create_mci(&ns, req, opts).await?;
-    tracked(
-        &s,
-        &headers,
-        &uri,
-        "POST",
-        body,
-        is_true(q.is_async.as_deref()),
-        plan.run(),
-    )
-    .await
+    tracked(&s, &headers, &uri, "POST", body, is_true(q.is_async.as_deref()), plan.run()).await
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mciDynamic", tag = TAG, params(("nsId" = String, Path), CreateQuery), request_body = MciDynamicReq,
@@ -139,24 +116,10 @@ pub async fn create_mci_dynamic(
     Query(q): Query<CreateQuery>,
     LenientJson(req): LenientJson<MciDynamicReq>,
 ) -> ApiResult<Response> {
-    let opts = CreateOptions {
-        hold: q
-            .option
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case("hold")),
-    };
+    let opts = CreateOptions { hold: q.option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("hold")) };
     let body = serde_json::to_value(&req).unwrap_or_default();
     let plan = s.tb.prepare_create_mci_dynamic(&ns, req, opts).await?;
-    tracked(
-        &s,
-        &headers,
-        &uri,
-        "POST",
-        body,
-        is_true(q.is_async.as_deref()),
-        plan.run(),
-    )
-    .await
+    tracked(&s, &headers, &uri, "POST", body, is_true(q.is_async.as_deref()), plan.run()).await
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mciDynamicReview", tag = TAG, params(("nsId" = String, Path)), request_body = MciDynamicReq,
@@ -214,28 +177,14 @@ pub async fn list_mci(
 ) -> ApiResult<Response> {
     let legacy = legacy(&uri);
     Ok(match q.option().as_str() {
-        "id" => json(IdList {
-            output: s.tb.list_mci_ids(&ns).await?,
-        }),
+        "id" => json(IdList { output: s.tb.list_mci_ids(&ns).await? }),
         "status" => {
             let list = s.tb.list_mci_status(&ns).await?;
-            if legacy {
-                json(McisStatusList { mcis: list })
-            } else {
-                json(MciStatusList { mci: list })
-            }
+            if legacy { json(McisStatusList { mcis: list }) } else { json(MciStatusList { mci: list }) }
         }
         other => {
-            let list = if other == "simple" {
-                s.tb.list_mci_simple(&ns).await?
-            } else {
-                s.tb.list_mci(&ns).await?
-            };
-            if legacy {
-                json(McisInfoList { mcis: list })
-            } else {
-                json(MciInfoList { mci: list })
-            }
+            let list = if other == "simple" { s.tb.list_mci_simple(&ns).await? } else { s.tb.list_mci(&ns).await? };
+            if legacy { json(McisInfoList { mcis: list }) } else { json(MciInfoList { mci: list }) }
         }
     })
 }
@@ -251,18 +200,11 @@ pub async fn get_mci(
     Ok(match q.option().as_str() {
         "id" => {
             let filter = ListFilter::new(q.filter_key, q.filter_val);
-            json(IdList {
-                output: s.tb.list_vm_ids(&ns, &id, filter.as_ref()).await?,
-            })
+            json(IdList { output: s.tb.list_vm_ids(&ns, &id, filter.as_ref()).await? })
         }
-        "status" => json(MciStatusResponse {
-            status: s.tb.mci_status(&ns, &id).await?,
-        }),
+        "status" => json(MciStatusResponse { status: s.tb.mci_status(&ns, &id).await? }),
         "accessinfo" => {
-            let show = q
-                .access_info_option
-                .as_deref()
-                .is_some_and(|o| o.eq_ignore_ascii_case("showSshKey"));
+            let show = q.access_info_option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("showSshKey"));
             json(s.tb.mci_access_info(&ns, &id, show).await?)
         }
         _ => json(s.tb.get_mci(&ns, &id).await?),
@@ -285,9 +227,7 @@ pub async fn delete_mci(
     Query(q): Query<DeleteQuery>,
 ) -> ApiResult<Response> {
     let option = DeleteOption::parse(q.option.as_deref().unwrap_or(""));
-    Ok(json(IdList {
-        output: s.tb.delete_mci(&ns, &id, option).await?,
-    }))
+    Ok(json(IdList { output: s.tb.delete_mci(&ns, &id, option).await? }))
 }
 
 #[utoipa::path(delete, path = "/ns/{nsId}/mci", tag = TAG, params(("nsId" = String, Path), DeleteQuery),
@@ -299,9 +239,7 @@ pub async fn delete_all_mci(
 ) -> ApiResult<Response> {
     let option = DeleteOption::parse(q.option.as_deref().unwrap_or(""));
     let n = s.tb.delete_all_mci(&ns, option).await?;
-    Ok(json(SimpleMsg::new(format!(
-        "Deleted {n} MCIs of namespace {ns}"
-    ))))
+    Ok(json(SimpleMsg::new(format!("Deleted {n} MCIs of namespace {ns}"))))
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mci/{mciId}/vm", tag = TAG, params(("nsId" = String, Path), ("mciId" = String, Path)), request_body = CreateSubGroupReq,
@@ -326,13 +264,8 @@ pub async fn add_subgroup_dynamic(
 
 #[utoipa::path(get, path = "/ns/{nsId}/mci/{mciId}/subgroup", tag = TAG, params(("nsId" = String, Path), ("mciId" = String, Path)),
     responses((status = 200, body = IdList), (status = 404, body = SimpleMsg)))]
-pub async fn list_subgroups(
-    State(s): State<AppState>,
-    Path((ns, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(json(IdList {
-        output: s.tb.list_subgroup_ids(&ns, &id).await?,
-    }))
+pub async fn list_subgroups(State(s): State<AppState>, Path((ns, id)): Path<(String, String)>) -> ApiResult<Response> {
+    Ok(json(IdList { output: s.tb.list_subgroup_ids(&ns, &id).await? }))
 }
 
 #[utoipa::path(get, path = "/ns/{nsId}/mci/{mciId}/subgroup/{subgroupId}", tag = TAG,
@@ -342,9 +275,7 @@ pub async fn get_subgroup(
     State(s): State<AppState>,
     Path((ns, id, sg)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json(IdList {
-        output: s.tb.subgroup(&ns, &id, &sg).await?.vm_id,
-    }))
+    Ok(json(IdList { output: s.tb.subgroup(&ns, &id, &sg).await?.vm_id }))
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mci/{mciId}/subgroup/{subgroupId}", tag = TAG,
@@ -355,9 +286,7 @@ pub async fn scale_out(
     Path((ns, id, sg)): Path<(String, String, String)>,
     LenientJson(req): LenientJson<ScaleOutSubGroupReq>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        s.tb.scale_out(&ns, &id, &sg, req.num_vms_to_add).await?,
-    ))
+    Ok(json(s.tb.scale_out(&ns, &id, &sg, req.num_vms_to_add).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -376,27 +305,19 @@ pub async fn get_vm(
     Path((ns, id, vm)): Path<(String, String, String)>,
     Query(q): Query<VmQuery>,
 ) -> ApiResult<Response> {
-    Ok(
-        match q
-            .option
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "status" => json(s.tb.vm_status(&ns, &id, &vm).await?),
-            "idsindetail" => {
-                let v = s.tb.get_vm(&ns, &id, &vm).await?;
-                json(IdNameInDetailInfo {
-                    id_in_tb: v.id.clone(),
-                    id_in_sp: v.csp_resource_name.clone(),
-                    id_in_csp: v.csp_resource_id.clone(),
-                    name_in_csp: v.csp_resource_name.clone(),
-                })
-            }
-            _ => json(s.tb.get_vm(&ns, &id, &vm).await?),
-        },
-    )
+    Ok(match q.option.as_deref().unwrap_or("").to_ascii_lowercase().as_str() {
+        "status" => json(s.tb.vm_status(&ns, &id, &vm).await?),
+        "idsindetail" => {
+            let v = s.tb.get_vm(&ns, &id, &vm).await?;
+            json(IdNameInDetailInfo {
+                id_in_tb: v.id.clone(),
+                id_in_sp: v.csp_resource_name.clone(),
+                id_in_csp: v.csp_resource_id.clone(),
+                name_in_csp: v.csp_resource_name.clone(),
+            })
+        }
+        _ => json(s.tb.get_vm(&ns, &id, &vm).await?),
+    })
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -415,10 +336,7 @@ pub async fn delete_vm(
     Path((ns, id, vm)): Path<(String, String, String)>,
     Query(q): Query<VmDeleteQuery>,
 ) -> ApiResult<Response> {
-    let force = q
-        .option
-        .as_deref()
-        .is_some_and(|o| o.eq_ignore_ascii_case("force"));
+    let force = q.option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("force"));
     s.tb.delete_vm(&ns, &id, &vm, force).await?;
     Ok(json(SimpleMsg::new(format!("Deleted the VM info: {vm}"))))
 }
@@ -446,23 +364,13 @@ pub async fn control_mci(
     Path((ns, id)): Path<(String, String)>,
     Query(q): Query<ControlQuery>,
 ) -> ApiResult<Response> {
-    let action =
-        ControlAction::parse(&q.action).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let action = ControlAction::parse(&q.action).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let force = is_true(q.force.as_deref());
     match s.tb.prepare_control_mci(&ns, &id, action, force).await? {
         tb_core::mci::ControlStart::Done(msg) => Ok(json(SimpleMsg::new(msg))),
         tb_core::mci::ControlStart::Run(plan) => {
             let work = async move { plan.run().await.map(SimpleMsg::new) };
-            tracked(
-                &s,
-                &headers,
-                &uri,
-                "GET",
-                serde_json::Value::Null,
-                is_true(q.is_async.as_deref()),
-                work,
-            )
-            .await
+            tracked(&s, &headers, &uri, "GET", serde_json::Value::Null, is_true(q.is_async.as_deref()), work).await
         }
     }
 }
@@ -475,23 +383,15 @@ pub async fn control_vm(
     Path((ns, id, vm)): Path<(String, String, String)>,
     Query(q): Query<ControlQuery>,
 ) -> ApiResult<Response> {
-    let action =
-        ControlAction::parse(&q.action).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let msg =
-        s.tb.control_vm(&ns, &id, &vm, action, is_true(q.force.as_deref()))
-            .await?;
+    let action = ControlAction::parse(&q.action).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let msg = s.tb.control_vm(&ns, &id, &vm, action, is_true(q.force.as_deref())).await?;
     Ok(json(SimpleMsg::new(msg)))
 }
 
 #[utoipa::path(get, path = "/ns/{nsId}/checkMci/{mciId}", tag = TAG, params(("nsId" = String, Path), ("mciId" = String, Path)),
     responses((status = 200, body = Exists)))]
-pub async fn check_mci(
-    State(s): State<AppState>,
-    Path((ns, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(json(Exists {
-        exists: s.tb.check_mci(&ns, &id).await?,
-    }))
+pub async fn check_mci(State(s): State<AppState>, Path((ns, id)): Path<(String, String)>) -> ApiResult<Response> {
+    Ok(json(Exists { exists: s.tb.check_mci(&ns, &id).await? }))
 }
 
 #[utoipa::path(get, path = "/ns/{nsId}/mci/{mciId}/checkVm/{vmId}", tag = TAG,
@@ -500,9 +400,7 @@ pub async fn check_vm(
     State(s): State<AppState>,
     Path((ns, id, vm)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json(Exists {
-        exists: s.tb.vm_exists(&ns, &id, &vm).await?,
-    }))
+    Ok(json(Exists { exists: s.tb.vm_exists(&ns, &id, &vm).await? }))
 }
 
 #[utoipa::path(get, path = "/ns/{nsId}/mci/{mciId}/associatedResources", tag = TAG, params(("nsId" = String, Path), ("mciId" = String, Path)),
@@ -519,37 +417,19 @@ pub async fn associated_resources(
 pub fn legacy_routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route(
-            "/ns/{nsId}/mcis",
-            post(create_mci).get(list_mci).delete(delete_all_mci),
-        )
+        .route("/ns/{nsId}/mcis", post(create_mci).get(list_mci).delete(delete_all_mci))
         .route("/ns/{nsId}/mcisDynamic", post(create_mci_dynamic))
         .route("/ns/{nsId}/mcisDynamicReview", post(review_mci_dynamic))
         .route("/ns/{nsId}/mcis/{mciId}", get(get_mci).delete(delete_mci))
         .route("/ns/{nsId}/mcis/{mciId}/vm", post(add_subgroup))
-        .route(
-            "/ns/{nsId}/mcis/{mciId}/vmDynamic",
-            post(add_subgroup_dynamic),
-        )
-        .route(
-            "/ns/{nsId}/mcis/{mciId}/subGroupDynamic",
-            post(add_subgroup_dynamic),
-        )
+        .route("/ns/{nsId}/mcis/{mciId}/vmDynamic", post(add_subgroup_dynamic))
+        .route("/ns/{nsId}/mcis/{mciId}/subGroupDynamic", post(add_subgroup_dynamic))
         .route("/ns/{nsId}/mcis/{mciId}/subgroup", get(list_subgroups))
-        .route(
-            "/ns/{nsId}/mcis/{mciId}/subgroup/{subgroupId}",
-            get(get_subgroup).post(scale_out),
-        )
-        .route(
-            "/ns/{nsId}/mcis/{mciId}/vm/{vmId}",
-            get(get_vm).delete(delete_vm),
-        )
+        .route("/ns/{nsId}/mcis/{mciId}/subgroup/{subgroupId}", get(get_subgroup).post(scale_out))
+        .route("/ns/{nsId}/mcis/{mciId}/vm/{vmId}", get(get_vm).delete(delete_vm))
         .route("/ns/{nsId}/control/mcis/{mciId}", get(control_mci))
         .route("/ns/{nsId}/control/mcis/{mciId}/vm/{vmId}", get(control_vm))
         .route("/ns/{nsId}/checkMcis/{mciId}", get(check_mci))
         .route("/ns/{nsId}/mcis/{mciId}/checkVm/{vmId}", get(check_vm))
-        .route(
-            "/ns/{nsId}/mcis/{mciId}/associatedResources",
-            get(associated_resources),
-        )
+        .route("/ns/{nsId}/mcis/{mciId}/associatedResources", get(associated_resources))
 }

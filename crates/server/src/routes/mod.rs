@@ -33,9 +33,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn ids_only(&self) -> bool {
-        self.option
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case("id"))
+        self.option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("id"))
     }
 }
 
@@ -55,11 +53,7 @@ pub struct DeleteQuery {
 
 impl DeleteQuery {
     pub fn force(&self) -> bool {
-        is_true(self.force.as_deref())
-            || self
-                .action
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case("force"))
+        is_true(self.force.as_deref()) || self.action.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("force"))
     }
 }
 

@@ -23,14 +23,9 @@ pub async fn get_request(State(s): State<AppState>, Path(id): Path<String>) -> A
 
 #[utoipa::path(delete, path = "/request/{reqId}", tag = TAG, params(("reqId" = String, Path)),
     responses((status = 200, body = SimpleMsg)))]
-pub async fn delete_request(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn delete_request(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     s.tb.delete_request(&id).await?;
-    Ok(json(SimpleMsg::new(format!(
-        "Request {id} has been deleted"
-    ))))
+    Ok(json(SimpleMsg::new(format!("Request {id} has been deleted"))))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -43,15 +38,8 @@ pub struct RequestsQuery {
 
 #[utoipa::path(get, path = "/requests", tag = TAG, params(RequestsQuery),
     responses((status = 200, description = "request id → details", body = BTreeMap<String, RequestDetails>)))]
-pub async fn list_requests(
-    State(s): State<AppState>,
-    Query(q): Query<RequestsQuery>,
-) -> ApiResult<Response> {
-    let all: BTreeMap<String, RequestDetails> =
-        s.tb.requests(q.status.as_deref())
-            .await?
-            .into_iter()
-            .collect();
+pub async fn list_requests(State(s): State<AppState>, Query(q): Query<RequestsQuery>) -> ApiResult<Response> {
+    let all: BTreeMap<String, RequestDetails> = s.tb.requests(q.status.as_deref()).await?.into_iter().collect();
     Ok(json(all))
 }
 

@@ -17,9 +17,7 @@ use crate::extract::LenientJson;
 
 fn kind(s: &str) -> ApiResult<ResourceKind> {
     ResourceKind::parse(s).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "resourceType {s:?} is not one of vNet, securityGroup, sshKey, image, spec"
-        ))
+        ApiError::bad_request(format!("resourceType {s:?} is not one of vNet, securityGroup, sshKey, image, spec"))
     })
 }
 
@@ -136,9 +134,7 @@ pub struct CreateQuery {
 
 impl CreateQuery {
     fn register(&self) -> bool {
-        self.option
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case("register"))
+        self.option.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("register"))
     }
 }
 
@@ -165,14 +161,7 @@ pub async fn create_vnet(
     LenientJson(body): LenientJson<RegisterVNetBody>,
 ) -> ApiResult<Response> {
     let info = if q.register() {
-        s.tb.register_vnet(
-            &ns,
-            &body.name,
-            &body.connection_name,
-            &body.csp_resource_id,
-            &body.description,
-        )
-        .await?
+        s.tb.register_vnet(&ns, &body.name, &body.connection_name, &body.csp_resource_id, &body.description).await?
     } else {
         let req = VNetReq {
             name: body.name,
@@ -201,13 +190,8 @@ pub struct RegisterVNetBody {
 #[utoipa::path(get, path = "/ns/{nsId}/resources/vNet/{vNetId}/subnet", tag = "[Infra Resource] Network",
     params(("nsId" = String, Path), ("vNetId" = String, Path)),
     responses((status = 200, body = SubnetList), (status = 404, body = SimpleMsg)))]
-pub async fn list_subnets(
-    State(s): State<AppState>,
-    Path((ns, vnet)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(json(SubnetList {
-        subnet_info_list: s.tb.list_subnets(&ns, &vnet).await?,
-    }))
+pub async fn list_subnets(State(s): State<AppState>, Path((ns, vnet)): Path<(String, String)>) -> ApiResult<Response> {
+    Ok(json(SubnetList { subnet_info_list: s.tb.list_subnets(&ns, &vnet).await? }))
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/resources/vNet/{vNetId}/subnet", tag = "[Infra Resource] Network",
@@ -240,9 +224,7 @@ pub async fn delete_subnet(
     Query(q): Query<DeleteQuery>,
 ) -> ApiResult<Response> {
     s.tb.delete_subnet(&ns, &vnet, &subnet, q.force()).await?;
-    Ok(json(SimpleMsg::new(format!(
-        "The subnet {subnet} has been deleted"
-    ))))
+    Ok(json(SimpleMsg::new(format!("The subnet {subnet} has been deleted"))))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -271,10 +253,7 @@ pub async fn update_security_group(
     Path((ns, id)): Path<(String, String)>,
     LenientJson(req): LenientJson<SecurityGroupUpdateReq>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        s.tb.replace_firewall_rules(&ns, &id, &req.firewall_rules)
-            .await?,
-    ))
+    Ok(json(s.tb.replace_firewall_rules(&ns, &id, &req.firewall_rules).await?))
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/resources/securityGroup/{resourceId}/rules", tag = "[Infra Resource] Security Group",
@@ -285,10 +264,7 @@ pub async fn add_rules(
     Path((ns, id)): Path<(String, String)>,
     LenientJson(req): LenientJson<SecurityGroupUpdateReq>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        s.tb.add_firewall_rules(&ns, &id, &req.firewall_rules)
-            .await?,
-    ))
+    Ok(json(s.tb.add_firewall_rules(&ns, &id, &req.firewall_rules).await?))
 }
 
 #[utoipa::path(delete, path = "/ns/{nsId}/resources/securityGroup/{resourceId}/rules", tag = "[Infra Resource] Security Group",
@@ -299,10 +275,7 @@ pub async fn remove_rules(
     Path((ns, id)): Path<(String, String)>,
     LenientJson(req): LenientJson<SecurityGroupUpdateReq>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        s.tb.remove_firewall_rules(&ns, &id, &req.firewall_rules)
-            .await?,
-    ))
+    Ok(json(s.tb.remove_firewall_rules(&ns, &id, &req.firewall_rules).await?))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -350,13 +323,9 @@ pub async fn register_image(
     let update = is_true(q.update.as_deref());
     let info = match q.action.as_deref().unwrap_or("") {
         a if a.eq_ignore_ascii_case("registerWithInfo") => {
-            s.tb.register_image_with_info(&ns, parse(&body)?, update)
-                .await?
+            s.tb.register_image_with_info(&ns, parse(&body)?, update).await?
         }
-        a if a.eq_ignore_ascii_case("registerWithId") => {
-            s.tb.register_image_by_id(&ns, parse(&body)?, update)
-                .await?
-        }
+        a if a.eq_ignore_ascii_case("registerWithId") => s.tb.register_image_by_id(&ns, parse(&body)?, update).await?,
         other => {
             return Err(ApiError::bad_request(format!(
                 "action {other:?} is not supported: use registerWithInfo or registerWithId"
@@ -389,14 +358,10 @@ pub async fn register_spec(
     let update = is_true(q.update.as_deref());
     let info = match q.action.as_deref().unwrap_or("") {
         a if a.eq_ignore_ascii_case("registerWithInfo") => {
-            s.tb.register_spec_with_info(&ns, parse(&body)?, update)
-                .await?
+            s.tb.register_spec_with_info(&ns, parse(&body)?, update).await?
         }
-        a if a.eq_ignore_ascii_case("registerWithCspResourceId")
-            || a.eq_ignore_ascii_case("registerWithId") =>
-        {
-            s.tb.register_spec_by_csp_id(&ns, parse(&body)?, update)
-                .await?
+        a if a.eq_ignore_ascii_case("registerWithCspResourceId") || a.eq_ignore_ascii_case("registerWithId") => {
+            s.tb.register_spec_by_csp_id(&ns, parse(&body)?, update).await?
         }
         other => {
             return Err(ApiError::bad_request(format!(
@@ -419,11 +384,7 @@ pub async fn update_spec(
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     crate::lenient::from_slice(body).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
@@ -437,9 +398,7 @@ pub async fn check_resource(
     State(s): State<AppState>,
     Path((ns, ty, id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json(Exists {
-        exists: s.tb.resource_exists(&ns, kind(&ty)?, &id).await?,
-    }))
+    Ok(json(Exists { exists: s.tb.resource_exists(&ns, kind(&ty)?, &id).await? }))
 }
 
 /// The object key the association test helpers attach.
@@ -452,12 +411,8 @@ pub async fn test_add_association(
     State(s): State<AppState>,
     Path((ns, ty, id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let n =
-        s.tb.add_association(&ns, kind(&ty)?, &id, TEST_OBJECT_KEY)
-            .await?;
-    Ok(json(AssociatedObjectCount {
-        associated_object_count: n,
-    }))
+    let n = s.tb.add_association(&ns, kind(&ty)?, &id, TEST_OBJECT_KEY).await?;
+    Ok(json(AssociatedObjectCount { associated_object_count: n }))
 }
 
 #[utoipa::path(put, path = "/ns/{nsId}/testDeleteObjectAssociation/{resourceType}/{resourceId}", tag = "[Infra Resource] Common",
@@ -467,12 +422,8 @@ pub async fn test_delete_association(
     State(s): State<AppState>,
     Path((ns, ty, id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let n =
-        s.tb.remove_association(&ns, kind(&ty)?, &id, TEST_OBJECT_KEY)
-            .await?;
-    Ok(json(AssociatedObjectCount {
-        associated_object_count: n,
-    }))
+    let n = s.tb.remove_association(&ns, kind(&ty)?, &id, TEST_OBJECT_KEY).await?;
+    Ok(json(AssociatedObjectCount { associated_object_count: n }))
 }
 
 #[utoipa::path(get, path = "/ns/{nsId}/testGetAssociatedObjectCount/{resourceType}/{resourceId}", tag = "[Infra Resource] Common",
@@ -483,7 +434,5 @@ pub async fn test_association_count(
     Path((ns, ty, id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let n = s.tb.association_count(&ns, kind(&ty)?, &id).await?;
-    Ok(json(AssociatedObjectCount {
-        associated_object_count: n,
-    }))
+    Ok(json(AssociatedObjectCount { associated_object_count: n }))
 }

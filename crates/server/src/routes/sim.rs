@@ -15,9 +15,7 @@ use crate::extract::LenientJson;
 const TAG: &str = "[Admin] Simulated cloud";
 
 fn admin(s: &AppState) -> ApiResult<&std::sync::Arc<dyn tb_cloud::sim::SimAdmin>> {
-    s.sim
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this server does not run the simulated clouds"))
+    s.sim.as_ref().ok_or_else(|| ApiError::not_found("this server does not run the simulated clouds"))
 }
 
 #[utoipa::path(get, path = "/sim/config", tag = TAG,
@@ -51,13 +49,8 @@ pub async fn set_time_factor(
     LenientJson(req): LenientJson<TimeFactorReq>,
 ) -> ApiResult<Response> {
     if !req.time_factor.is_finite() || req.time_factor < 0.0 {
-        return Err(ApiError::bad_request(
-            "timeFactor must be a finite number >= 0",
-        ));
+        return Err(ApiError::bad_request("timeFactor must be a finite number >= 0"));
     }
     admin(&s)?.set_time_factor(req.time_factor).await?;
-    Ok(json(SimpleMsg::new(format!(
-        "time factor set to {}",
-        req.time_factor
-    ))))
+    Ok(json(SimpleMsg::new(format!("time factor set to {}", req.time_factor))))
 }

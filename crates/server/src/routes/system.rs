@@ -23,11 +23,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     if s.tb.ready().await {
         json(SimpleMsg::new("CB-Tumblebug is ready"))
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(SimpleMsg::new("CB-Tumblebug is NOT ready")),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(SimpleMsg::new("CB-Tumblebug is NOT ready"))).into_response()
     }
 }
 
@@ -76,36 +72,24 @@ pub async fn list_conn_config(State(s): State<AppState>, Query(q): Query<ConnQue
     if super::is_true(q.filter_region_representative.as_deref()) {
         list.retain(|c| c.region_representative);
     }
-    json(ConnConfigList {
-        connectionconfig: list,
-    })
+    json(ConnConfigList { connectionconfig: list })
 }
 
 #[utoipa::path(get, path = "/connConfig/{connConfigName}", tag = TAG_CONN, params(("connConfigName" = String, Path)),
     responses((status = 200, body = ConnConfig), (status = 404, body = SimpleMsg)))]
-pub async fn get_conn_config(
-    State(s): State<AppState>,
-    Path(name): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_conn_config(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
     Ok(json(s.tb.clouds().config(&name)?))
 }
 
 #[utoipa::path(get, path = "/provider", tag = TAG_CONN, responses((status = 200, body = IdList)))]
 pub async fn list_providers(State(s): State<AppState>) -> Response {
-    json(IdList {
-        output: s.tb.providers(),
-    })
+    json(IdList { output: s.tb.providers() })
 }
 
 #[utoipa::path(get, path = "/provider/{providerName}/region", tag = TAG_CONN, params(("providerName" = String, Path)),
     responses((status = 200, body = RegionList), (status = 404, body = SimpleMsg)))]
-pub async fn list_regions(
-    State(s): State<AppState>,
-    Path(provider): Path<String>,
-) -> ApiResult<Response> {
-    Ok(json(RegionList {
-        regions: s.tb.regions_of(&provider)?,
-    }))
+pub async fn list_regions(State(s): State<AppState>, Path(provider): Path<String>) -> ApiResult<Response> {
+    Ok(json(RegionList { regions: s.tb.regions_of(&provider)? }))
 }
 
 #[utoipa::path(get, path = "/provider/{providerName}/region/{regionName}", tag = TAG_CONN,
@@ -119,11 +103,7 @@ pub async fn get_region(
 }
 
 fn require_connection(name: &str) -> ApiResult<()> {
-    if name.is_empty() {
-        Err(ApiError::bad_request("connectionName is required"))
-    } else {
-        Ok(())
-    }
+    if name.is_empty() { Err(ApiError::bad_request("connectionName is required")) } else { Ok(()) }
 }
 
 #[utoipa::path(post, path = "/lookupSpec", tag = TAG_LOOKUP, request_body = LookupSpecReq,
@@ -133,11 +113,7 @@ pub async fn lookup_spec(
     LenientJson(req): LenientJson<LookupSpecReq>,
 ) -> ApiResult<Response> {
     require_connection(&req.connection_name)?;
-    let name = if req.csp_resource_id.is_empty() {
-        &req.csp_spec_name
-    } else {
-        &req.csp_resource_id
-    };
+    let name = if req.csp_resource_id.is_empty() { &req.csp_spec_name } else { &req.csp_resource_id };
     if name.is_empty() {
         return Err(ApiError::bad_request("cspResourceId is required"));
     }
@@ -151,9 +127,7 @@ pub async fn lookup_specs(
     LenientJson(req): LenientJson<ConnectionNameReq>,
 ) -> ApiResult<Response> {
     require_connection(&req.connection_name)?;
-    Ok(json(SpiderSpecList {
-        vmspec: s.tb.lookup_specs(&req.connection_name).await?,
-    }))
+    Ok(json(SpiderSpecList { vmspec: s.tb.lookup_specs(&req.connection_name).await? }))
 }
 
 #[utoipa::path(post, path = "/lookupImage", tag = TAG_LOOKUP, request_body = LookupImageReq,
@@ -163,11 +137,7 @@ pub async fn lookup_image(
     LenientJson(req): LenientJson<LookupImageReq>,
 ) -> ApiResult<Response> {
     require_connection(&req.connection_name)?;
-    let name = if req.csp_image_name.is_empty() {
-        &req.csp_image_id
-    } else {
-        &req.csp_image_name
-    };
+    let name = if req.csp_image_name.is_empty() { &req.csp_image_id } else { &req.csp_image_name };
     if name.is_empty() {
         return Err(ApiError::bad_request("cspImageName is required"));
     }
@@ -181,9 +151,7 @@ pub async fn lookup_images(
     LenientJson(req): LenientJson<ConnectionNameReq>,
 ) -> ApiResult<Response> {
     require_connection(&req.connection_name)?;
-    Ok(json(SpiderImageList {
-        image: s.tb.lookup_images(&req.connection_name).await?,
-    }))
+    Ok(json(SpiderImageList { image: s.tb.lookup_images(&req.connection_name).await? }))
 }
 
 #[utoipa::path(get, path = "/loadAssets", tag = TAG_SYS,
@@ -192,9 +160,7 @@ pub async fn load_assets(State(s): State<AppState>) -> ApiResult<Response> {
     let dir = s.assets_dir.clone().ok_or_else(|| {
         ApiError::bad_request("no assets directory is configured (start the server with --assets-dir or TB_ASSETS_DIR)")
     })?;
-    Ok(json(IdList {
-        output: s.tb.load_assets(&dir).await?,
-    }))
+    Ok(json(IdList { output: s.tb.load_assets(&dir).await? }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -215,12 +181,7 @@ pub async fn import_catalog(
     body: String,
 ) -> ApiResult<Response> {
     let format = tb_core::assets::ImportFormat::parse(&q.format).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "format {:?} is not one of cloudinfo, cloudspec, cloudimage, specs",
-            q.format
-        ))
+        ApiError::bad_request(format!("format {:?} is not one of cloudinfo, cloudspec, cloudimage, specs", q.format))
     })?;
-    Ok(json(SimpleMsg::new(
-        s.tb.import_catalog(format, &body).await?,
-    )))
+    Ok(json(SimpleMsg::new(s.tb.import_catalog(format, &body).await?)))
 }

@@ -6,11 +6,7 @@ fn basic(user: &str, pass: &str) -> String {
     let input = format!("{user}:{pass}").into_bytes();
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -27,17 +23,9 @@ fn basic(user: &str, pass: &str) -> String {
 async fn basic_auth_with_bcrypt_hash() {
     let dir = tempfile::tempdir().unwrap();
     let hash = bcrypt::hash("s3cret", 4).unwrap();
-    let cfg = tb_server::AuthConfig {
-        enabled: true,
-        username: "admin".into(),
-        password_hash: hash,
-    };
+    let cfg = tb_server::AuthConfig { enabled: true, username: "admin".into(), password_hash: hash };
     let router = build(dir.path(), cfg, None).await;
-    let mut app = TestApp {
-        router,
-        dir,
-        auth_header: None,
-    };
+    let mut app = TestApp { router, dir, auth_header: None };
 
     // Probes are open.
     assert_eq!(app.get("/tumblebug/readyz").await.status, 200);

@@ -46,35 +46,17 @@ pub async fn build_with(
     assets_dir: Option<std::path::PathBuf>,
     engine: tb_core::limits::EngineConfig,
 ) -> (Router, Arc<SimCloud>) {
-    let store: Arc<dyn tb_store::Store> =
-        Arc::new(tb_store::RedbStore::open(dir.join("tb.redb")).unwrap());
-    let sim_store: Arc<dyn tb_store::Store> =
-        Arc::new(tb_store::RedbStore::open(dir.join("sim.redb")).unwrap());
+    let store: Arc<dyn tb_store::Store> = Arc::new(tb_store::RedbStore::open(dir.join("tb.redb")).unwrap());
+    let sim_store: Arc<dyn tb_store::Store> = Arc::new(tb_store::RedbStore::open(dir.join("sim.redb")).unwrap());
     let catalog = tb_catalog::Catalog::builtin();
-    let config = SimConfig {
-        time_factor: 0.0,
-        seed: 7,
-        ..SimConfig::default()
-    };
-    let cloud = Arc::new(
-        SimCloud::builder(Arc::new(catalog.clone()))
-            .config(config)
-            .store(sim_store)
-            .build()
-            .await
-            .unwrap(),
-    );
+    let config = SimConfig { time_factor: 0.0, seed: 7, ..SimConfig::default() };
+    let cloud =
+        Arc::new(SimCloud::builder(Arc::new(catalog.clone())).config(config).store(sim_store).build().await.unwrap());
     let clouds = Arc::new(tb_core::Clouds::new("sim"));
     clouds.add_driver("sim", Arc::new(SimDriver::new(cloud.clone())));
     let view = Arc::new(tb_core::CatalogView::new(catalog));
-    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine)
-        .await
-        .unwrap();
-    let state = tb_server::AppState {
-        tb,
-        sim: Some(cloud.clone()),
-        assets_dir,
-    };
+    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine).await.unwrap();
+    let state = tb_server::AppState { tb, sim: Some(cloud.clone()), assets_dir };
     (tb_server::router(state, auth), cloud)
 }
 
@@ -82,20 +64,10 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let router = build(dir.path(), tb_server::AuthConfig::default(), None).await;
-        TestApp {
-            router,
-            dir,
-            auth_header: None,
-        }
+        TestApp { router, dir, auth_header: None }
     }
 
-    pub async fn request(
-        &self,
-        method: &str,
-        uri: &str,
-        body: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> Resp {
+    pub async fn request(&self, method: &str, uri: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
         let mut req = Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -103,65 +75,35 @@ impl TestApp {
         if let Some(h) = &self.auth_header {
             req = req.header("authorization", h);
         }
-        let req = req
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .unwrap();
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).unwrap();
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp { status, headers, body, text }
     }
 
     pub async fn get(&self, uri: &str) -> Resp {
         self.request("GET", uri, None, &[]).await
     }
     pub async fn post(&self, uri: &str, body: &str) -> Resp {
-        self.request(
-            "POST",
-            uri,
-            Some(body),
-            &[("content-type", "application/json")],
-        )
-        .await
+        self.request("POST", uri, Some(body), &[("content-type", "application/json")]).await
     }
     pub async fn put(&self, uri: &str, body: &str) -> Resp {
-        self.request(
-            "PUT",
-            uri,
-            Some(body),
-            &[("content-type", "application/json")],
-        )
-        .await
+        self.request("PUT", uri, Some(body), &[("content-type", "application/json")]).await
     }
     pub async fn delete(&self, uri: &str) -> Resp {
         self.request("DELETE", uri, None, &[]).await
     }
     pub async fn delete_with(&self, uri: &str, body: &str) -> Resp {
-        self.request(
-            "DELETE",
-            uri,
-            Some(body),
-            &[("content-type", "application/json")],
-        )
-        .await
+        self.request("DELETE", uri, Some(body), &[("content-type", "application/json")]).await
     }
 
     /// Creates a namespace and a vNet with two subnets on `conn`.
     pub async fn ns_with_vnet(&self, ns: &str, conn: &str) {
-        let r = self
-            .post("/tumblebug/ns", &format!(r#"{{"name":"{ns}"}}"#))
-            .await;
+        let r = self.post("/tumblebug/ns", &format!(r#"{{"name":"{ns}"}}"#)).await;
         assert_eq!(r.status, 200, "{}", r.text);
         let r = self
             .post(
@@ -179,13 +121,6 @@ impl TestApp {
 /// Asserts an error response: status and a `{"message"}` body containing `needle`.
 pub fn assert_error(r: &Resp, status: u16, needle: &str) {
     assert_eq!(r.status.as_u16(), status, "body: {}", r.text);
-    let msg = r
-        .body
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no message in {}", r.text));
-    assert!(
-        msg.contains(needle),
-        "message {msg:?} does not contain {needle:?}"
-    );
+    let msg = r.body.get("message").and_then(Value::as_str).unwrap_or_else(|| panic!("no message in {}", r.text));
+    assert!(msg.contains(needle), "message {msg:?} does not contain {needle:?}");
 }

@@ -24,14 +24,7 @@ async fn served_document_and_swagger_ui() {
     assert_eq!(r.status, 200);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
     let paths = r.body["paths"].as_object().unwrap();
-    for p in [
-        "/ns",
-        "/ns/{nsId}",
-        "/ns/{nsId}/resources/vNet",
-        "/connConfig",
-        "/lookupSpec",
-        "/readyz",
-    ] {
+    for p in ["/ns", "/ns/{nsId}", "/ns/{nsId}/resources/vNet", "/connConfig", "/lookupSpec", "/readyz"] {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(paths.len() >= 30, "{} paths", paths.len());

@@ -19,30 +19,13 @@ async fn vnet_and_subnets() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["status"], "Available");
-    assert_eq!(
-        r.body["connectionConfig"]["configName"],
-        "aws-ap-northeast-2"
-    );
-    assert!(
-        r.body["cspResourceId"]
-            .as_str()
-            .unwrap()
-            .starts_with("vpc-"),
-        "{}",
-        r.body["cspResourceId"]
-    );
+    assert_eq!(r.body["connectionConfig"]["configName"], "aws-ap-northeast-2");
+    assert!(r.body["cspResourceId"].as_str().unwrap().starts_with("vpc-"), "{}", r.body["cspResourceId"]);
     let subnets = r.body["subnetInfoList"].as_array().unwrap();
     assert_eq!(subnets.len(), 2);
     assert_eq!(subnets[0]["zone"], "ap-northeast-2a");
-    assert!(
-        !subnets[1]["zone"].as_str().unwrap().is_empty(),
-        "the cloud picks a zone"
-    );
-    assert!(
-        subnets
-            .iter()
-            .all(|s| !s["cspResourceId"].as_str().unwrap().is_empty())
-    );
+    assert!(!subnets[1]["zone"].as_str().unwrap().is_empty(), "the cloud picks a zone");
+    assert!(subnets.iter().all(|s| !s["cspResourceId"].as_str().unwrap().is_empty()));
 
     assert_error(&app.post(&format!("{NS}/vNet"), r#"{"name":"vnet01","connectionName":"aws-ap-northeast-2","subnetInfoList":[{"name":"a","ipv4_CIDR":"10.0.0.0/24"}]}"#).await, 409, "already exists");
     for (body, needle) in [
@@ -66,45 +49,26 @@ async fn vnet_and_subnets() {
             r#"{"name":"v2","connectionName":"aws-ap-northeast-2","subnetInfoList":[{"name":"a","ipv4_CIDR":"10.0.0.0/24","zone":"eu-west-1a"}]}"#,
             "zone",
         ),
-        (
-            r#"{"name":"v2","connectionName":"aws-ap-northeast-2"}"#,
-            "subnet",
-        ),
+        (r#"{"name":"v2","connectionName":"aws-ap-northeast-2"}"#, "subnet"),
     ] {
         assert_error(&app.post(&format!("{NS}/vNet"), body).await, 400, needle);
     }
 
     // Subnets.
-    let r = app
-        .post(
-            &format!("{NS}/vNet/vnet01/subnet"),
-            r#"{"name":"sn3","ipv4_CIDR":"10.1.128.0/24"}"#,
-        )
-        .await;
+    let r = app.post(&format!("{NS}/vNet/vnet01/subnet"), r#"{"name":"sn3","ipv4_CIDR":"10.1.128.0/24"}"#).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "Available");
     assert_error(
-        &app.post(
-            &format!("{NS}/vNet/vnet01/subnet"),
-            r#"{"name":"sn4","ipv4_CIDR":"10.1.128.0/25"}"#,
-        )
-        .await,
+        &app.post(&format!("{NS}/vNet/vnet01/subnet"), r#"{"name":"sn4","ipv4_CIDR":"10.1.128.0/25"}"#).await,
         400,
         "overlaps",
     );
     let r = app.get(&format!("{NS}/vNet/vnet01/subnet")).await;
     assert_eq!(r.body["subnetInfoList"].as_array().unwrap().len(), 3);
-    assert_eq!(
-        app.get(&format!("{NS}/vNet/vnet01/subnet/sn3")).await.body["ipv4_CIDR"],
-        "10.1.128.0/24"
-    );
+    assert_eq!(app.get(&format!("{NS}/vNet/vnet01/subnet/sn3")).await.body["ipv4_CIDR"], "10.1.128.0/24");
     let r = app.delete(&format!("{NS}/vNet/vnet01/subnet/sn3")).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_error(
-        &app.get(&format!("{NS}/vNet/vnet01/subnet/sn3")).await,
-        404,
-        "sn3",
-    );
+    assert_error(&app.get(&format!("{NS}/vNet/vnet01/subnet/sn3")).await, 404, "sn3");
 
     // Listing options.
     let r = app
@@ -113,11 +77,7 @@ async fn vnet_and_subnets() {
     assert_eq!(r.status, 201, "{}", r.text);
     let r = app.get(&format!("{NS}/vNet?option=id")).await;
     assert_eq!(r.body["output"], serde_json::json!(["vnet01", "vnet02"]));
-    let r = app
-        .get(&format!(
-            "{NS}/vNet?filterKey=connectionName&filterVal=gcp-us-central1"
-        ))
-        .await;
+    let r = app.get(&format!("{NS}/vNet?filterKey=connectionName&filterVal=gcp-us-central1")).await;
     let list = r.body["vNet"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id"], "vnet02");
@@ -127,28 +87,10 @@ async fn vnet_and_subnets() {
     // Bulk delete with match.
     let r = app.delete(&format!("{NS}/vNet?match=02")).await;
     assert_eq!(r.body["output"], serde_json::json!(["vnet02"]));
-    assert_eq!(
-        app.get("/tumblebug/ns/ns01/checkResource/vNet/vnet02")
-            .await
-            .body["exists"],
-        false
-    );
-    assert_eq!(
-        app.get("/tumblebug/ns/ns01/checkResource/vNet/vnet01")
-            .await
-            .body["exists"],
-        true
-    );
-    assert_error(
-        &app.get("/tumblebug/ns/ns01/checkResource/bucket/x").await,
-        400,
-        "resourceType",
-    );
-    assert_error(
-        &app.get("/tumblebug/ns/nons/resources/vNet").await,
-        404,
-        "nons",
-    );
+    assert_eq!(app.get("/tumblebug/ns/ns01/checkResource/vNet/vnet02").await.body["exists"], false);
+    assert_eq!(app.get("/tumblebug/ns/ns01/checkResource/vNet/vnet01").await.body["exists"], true);
+    assert_error(&app.get("/tumblebug/ns/ns01/checkResource/bucket/x").await, 400, "resourceType");
+    assert_error(&app.get("/tumblebug/ns/nons/resources/vNet").await, 404, "nons");
 }
 
 #[tokio::test]
@@ -171,11 +113,7 @@ async fn security_groups_and_rules() {
     assert!(!r.body["cspResourceId"].as_str().unwrap().is_empty());
 
     assert_error(
-        &app.post(
-            &format!("{NS}/securityGroup"),
-            r#"{"name":"sg02","vNetId":"nope","firewallRules":[]}"#,
-        )
-        .await,
+        &app.post(&format!("{NS}/securityGroup"), r#"{"name":"sg02","vNetId":"nope","firewallRules":[]}"#).await,
         400,
         "nope",
     );
@@ -193,17 +131,8 @@ async fn security_groups_and_rules() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["success"], true);
-    assert_eq!(
-        r.body["previous"]["firewallRules"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
-    assert_eq!(
-        r.body["updated"]["firewallRules"].as_array().unwrap().len(),
-        5
-    );
+    assert_eq!(r.body["previous"]["firewallRules"].as_array().unwrap().len(), 4);
+    assert_eq!(r.body["updated"]["firewallRules"].as_array().unwrap().len(), 5);
     let r = app
         .delete_with(
             &format!("{NS}/securityGroup/sg01/rules"),
@@ -211,13 +140,12 @@ async fn security_groups_and_rules() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let ports: Vec<String> =
-        app.get(&format!("{NS}/securityGroup/sg01")).await.body["firewallRules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["Port"].as_str().unwrap().to_string())
-            .collect();
+    let ports: Vec<String> = app.get(&format!("{NS}/securityGroup/sg01")).await.body["firewallRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Port"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ports, ["80", "1000-2000", "", "443"]);
     assert_error(
         &app.delete_with(
@@ -239,10 +167,7 @@ async fn security_groups_and_rules() {
 
     // The vNet cannot go while the security group uses it.
     assert_error(&app.delete(&format!("{NS}/vNet/vnet01")).await, 409, "sg01");
-    assert_eq!(
-        app.delete(&format!("{NS}/securityGroup/sg01")).await.status,
-        200
-    );
+    assert_eq!(app.delete(&format!("{NS}/securityGroup/sg01")).await.status, 200);
     assert_eq!(app.delete(&format!("{NS}/vNet/vnet01")).await.status, 200);
 }
 
@@ -251,67 +176,26 @@ async fn ssh_keys_are_real_key_pairs() {
     let app = TestApp::new().await;
     app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
     let r = app
-        .post(
-            &format!("{NS}/sshKey"),
-            r#"{"name":"key01","connectionName":"gcp-asia-northeast3","username":"ubuntu"}"#,
-        )
+        .post(&format!("{NS}/sshKey"), r#"{"name":"key01","connectionName":"gcp-asia-northeast3","username":"ubuntu"}"#)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let private = r.body["privateKey"].as_str().unwrap();
-    assert!(
-        private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"),
-        "{private}"
-    );
-    assert!(
-        r.body["publicKey"]
-            .as_str()
-            .unwrap()
-            .starts_with("ssh-ed25519 ")
-    );
-    assert!(
-        r.body["fingerprint"]
-            .as_str()
-            .unwrap()
-            .starts_with("SHA256:")
-    );
+    assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"), "{private}");
+    assert!(r.body["publicKey"].as_str().unwrap().starts_with("ssh-ed25519 "));
+    assert!(r.body["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
     assert_eq!(r.body["username"], "ubuntu");
     assert!(!r.body["cspResourceId"].as_str().unwrap().is_empty());
     let stored = app.get(&format!("{NS}/sshKey/key01")).await;
     assert_eq!(stored.body["privateKey"], r.body["privateKey"]);
 
-    let r = app
-        .post(
-            &format!("{NS}/sshKey"),
-            r#"{"name":"key02","connectionName":"gcp-asia-northeast3"}"#,
-        )
-        .await;
+    let r = app.post(&format!("{NS}/sshKey"), r#"{"name":"key02","connectionName":"gcp-asia-northeast3"}"#).await;
     assert_eq!(r.body["username"], "cb-user", "default user");
-    let r = app
-        .put(
-            &format!("{NS}/sshKey/key02"),
-            r#"{"verifiedUsername":"root","description":"d"}"#,
-        )
-        .await;
+    let r = app.put(&format!("{NS}/sshKey/key02"), r#"{"verifiedUsername":"root","description":"d"}"#).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["verifiedUsername"], "root");
-    assert_error(
-        &app.put(
-            &format!("{NS}/sshKey/key02"),
-            r#"{"privateKey":"not a key"}"#,
-        )
-        .await,
-        400,
-        "privateKey",
-    );
-    assert_error(
-        &app.put(&format!("{NS}/sshKey/key09"), r#"{"description":"x"}"#)
-            .await,
-        404,
-        "key09",
-    );
-    let r = app
-        .get(&format!("{NS}/sshKey?filterKey=username&filterVal=ubuntu"))
-        .await;
+    assert_error(&app.put(&format!("{NS}/sshKey/key02"), r#"{"privateKey":"not a key"}"#).await, 400, "privateKey");
+    assert_error(&app.put(&format!("{NS}/sshKey/key09"), r#"{"description":"x"}"#).await, 404, "key09");
+    let r = app.get(&format!("{NS}/sshKey?filterKey=username&filterVal=ubuntu")).await;
     assert_eq!(r.body["sshKey"].as_array().unwrap().len(), 1);
 }
 
@@ -319,43 +203,19 @@ async fn ssh_keys_are_real_key_pairs() {
 async fn association_guard() {
     let app = TestApp::new().await;
     app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
-    app.post(
-        &format!("{NS}/sshKey"),
-        r#"{"name":"key01","connectionName":"aws-us-east-1"}"#,
-    )
-    .await;
-    let r = app
-        .put(
-            "/tumblebug/ns/ns01/testAddObjectAssociation/sshKey/key01",
-            "",
-        )
-        .await;
+    app.post(&format!("{NS}/sshKey"), r#"{"name":"key01","connectionName":"aws-us-east-1"}"#).await;
+    let r = app.put("/tumblebug/ns/ns01/testAddObjectAssociation/sshKey/key01", "").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["associatedObjectCount"], 1);
     assert_eq!(
-        app.get("/tumblebug/ns/ns01/testGetAssociatedObjectCount/sshKey/key01")
-            .await
-            .body["associatedObjectCount"],
+        app.get("/tumblebug/ns/ns01/testGetAssociatedObjectCount/sshKey/key01").await.body["associatedObjectCount"],
         1
     );
-    assert_error(
-        &app.delete(&format!("{NS}/sshKey/key01")).await,
-        409,
-        "Deletion is not allowed",
-    );
+    assert_error(&app.delete(&format!("{NS}/sshKey/key01")).await, 409, "Deletion is not allowed");
     assert_error(&app.delete(&format!("{NS}/sshKey")).await, 409, "key01");
-    let r = app
-        .put(
-            "/tumblebug/ns/ns01/testDeleteObjectAssociation/sshKey/key01",
-            "",
-        )
-        .await;
+    let r = app.put("/tumblebug/ns/ns01/testDeleteObjectAssociation/sshKey/key01", "").await;
     assert_eq!(r.body["associatedObjectCount"], 0);
-    app.put(
-        "/tumblebug/ns/ns01/testAddObjectAssociation/sshKey/key01",
-        "",
-    )
-    .await;
+    app.put("/tumblebug/ns/ns01/testAddObjectAssociation/sshKey/key01", "").await;
     let r = app.delete(&format!("{NS}/sshKey/key01?force=true")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_error(&app.get(&format!("{NS}/sshKey/key01")).await, 404, "key01");
@@ -365,25 +225,24 @@ async fn association_guard() {
 async fn images_and_specs_registration() {
     let app = TestApp::new().await;
     app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
-    let images = app
-        .post(
-            "/tumblebug/lookupImages",
-            r#"{"connectionName":"aws-ap-northeast-2"}"#,
-        )
-        .await;
-    let csp_image = images.body["image"][0]["Name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let images = app.post("/tumblebug/lookupImages", r#"{"connectionName":"aws-ap-northeast-2"}"#).await;
+    let csp_image = images.body["image"][0]["Name"].as_str().unwrap().to_string();
 
     let r = app
-        .post(&format!("{NS}/image?action=registerWithId"), &format!(r#"{{"name":"img01","connectionName":"aws-ap-northeast-2","cspImageName":"{csp_image}"}}"#))
+        .post(
+            &format!("{NS}/image?action=registerWithId"),
+            &format!(r#"{{"name":"img01","connectionName":"aws-ap-northeast-2","cspImageName":"{csp_image}"}}"#),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["cspImageName"], csp_image.as_str());
     assert_eq!(r.body["providerName"], "aws");
     assert_error(
-        &app.post(&format!("{NS}/image?action=registerWithId"), &format!(r#"{{"name":"img01","connectionName":"aws-ap-northeast-2","cspImageName":"{csp_image}"}}"#)).await,
+        &app.post(
+            &format!("{NS}/image?action=registerWithId"),
+            &format!(r#"{{"name":"img01","connectionName":"aws-ap-northeast-2","cspImageName":"{csp_image}"}}"#),
+        )
+        .await,
         409,
         "already exists",
     );
@@ -399,11 +258,7 @@ async fn images_and_specs_registration() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["osType"], "Ubuntu 22.04");
-    assert_error(
-        &app.post(&format!("{NS}/image?action=fetch"), "{}").await,
-        400,
-        "registerWithInfo",
-    );
+    assert_error(&app.post(&format!("{NS}/image?action=fetch"), "{}").await, 400, "registerWithInfo");
     assert_error(
         &app.post(
             &format!("{NS}/image?action=registerWithId"),
@@ -413,9 +268,7 @@ async fn images_and_specs_registration() {
         404,
         "ami-nope",
     );
-    let r = app
-        .put(&format!("{NS}/image/img02"), r#"{"description":"updated"}"#)
-        .await;
+    let r = app.put(&format!("{NS}/image/img02"), r#"{"description":"updated"}"#).await;
     assert_eq!(r.body["description"], "updated");
 
     let r = app
@@ -427,10 +280,7 @@ async fn images_and_specs_registration() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["vCPU"], 2);
     assert_eq!(r.body["memoryGiB"], 8.0);
-    assert!(
-        r.body["costPerHour"].as_f64().unwrap() > 0.05,
-        "price from the catalog"
-    );
+    assert!(r.body["costPerHour"].as_f64().unwrap() > 0.05, "price from the catalog");
     let r = app
         .post(
             &format!("{NS}/spec?action=registerWithInfo"),
@@ -439,12 +289,7 @@ async fn images_and_specs_registration() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["vCPU"], 4, "numeric strings accepted");
-    let r = app
-        .put(
-            &format!("{NS}/spec/spec02"),
-            r#"{"costPerHour":0.25,"description":"cheaper elsewhere"}"#,
-        )
-        .await;
+    let r = app.put(&format!("{NS}/spec/spec02"), r#"{"costPerHour":0.25,"description":"cheaper elsewhere"}"#).await;
     assert_eq!(r.body["costPerHour"], 0.25);
     let ids: Vec<String> = app.get(&format!("{NS}/spec?option=id")).await.body["output"]
         .as_array()
@@ -466,13 +311,7 @@ async fn register_existing_cloud_resources() {
         .post(&format!("{NS}/securityGroup"), r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[{"Ports":"22","Protocol":"TCP","Direction":"inbound"}]}"#)
         .await
         .body;
-    let key = app
-        .post(
-            &format!("{NS}/sshKey"),
-            r#"{"name":"key01","connectionName":"aws-ap-northeast-2"}"#,
-        )
-        .await
-        .body;
+    let key = app.post(&format!("{NS}/sshKey"), r#"{"name":"key01","connectionName":"aws-ap-northeast-2"}"#).await.body;
 
     // Another namespace adopts the same cloud objects by their CSP ids.
     app.post("/tumblebug/ns", r#"{"name":"ns02"}"#).await;
@@ -480,14 +319,14 @@ async fn register_existing_cloud_resources() {
     let r = app
         .post(
             &format!("{ns2}/vNet?option=register"),
-            &format!(r#"{{"name":"adopted","connectionName":"aws-ap-northeast-2","cspResourceId":"{}"}}"#, vnet["cspResourceId"].as_str().unwrap()),
+            &format!(
+                r#"{{"name":"adopted","connectionName":"aws-ap-northeast-2","cspResourceId":"{}"}}"#,
+                vnet["cspResourceId"].as_str().unwrap()
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(
-        r.body["cidrBlock"], "10.0.0.0/16",
-        "read back from the cloud"
-    );
+    assert_eq!(r.body["cidrBlock"], "10.0.0.0/16", "read back from the cloud");
     assert_eq!(r.body["subnetInfoList"].as_array().unwrap().len(), 2);
     let r = app
         .post(
@@ -514,20 +353,17 @@ async fn register_existing_cloud_resources() {
     assert_eq!(r.body["fingerprint"], key["fingerprint"]);
 
     // Unknown CSP ids are refused clearly, and nothing is stored.
-    let r = app.post(&format!("{ns2}/vNet?option=register"), r#"{"name":"ghost","connectionName":"aws-ap-northeast-2","cspResourceId":"vpc-00000000"}"#).await;
-    assert_error(&r, 404, "vpc-00000000");
-    assert_eq!(
-        app.get("/tumblebug/ns/ns02/checkResource/vNet/ghost")
-            .await
-            .body["exists"],
-        false
-    );
-    assert_error(
-        &app.post(
+    let r = app
+        .post(
             &format!("{ns2}/vNet?option=register"),
-            r#"{"name":"g2","connectionName":"aws-ap-northeast-2"}"#,
+            r#"{"name":"ghost","connectionName":"aws-ap-northeast-2","cspResourceId":"vpc-00000000"}"#,
         )
-        .await,
+        .await;
+    assert_error(&r, 404, "vpc-00000000");
+    assert_eq!(app.get("/tumblebug/ns/ns02/checkResource/vNet/ghost").await.body["exists"], false);
+    assert_error(
+        &app.post(&format!("{ns2}/vNet?option=register"), r#"{"name":"g2","connectionName":"aws-ap-northeast-2"}"#)
+            .await,
         400,
         "cspResourceId",
     );
@@ -537,11 +373,7 @@ async fn register_existing_cloud_resources() {
 async fn concurrent_updates_lose_nothing() {
     let app = TestApp::new().await;
     app.ns_with_vnet("ns01", "aws-ap-northeast-2").await;
-    app.post(
-        &format!("{NS}/securityGroup"),
-        r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[]}"#,
-    )
-    .await;
+    app.post(&format!("{NS}/securityGroup"), r#"{"name":"sg01","vNetId":"vnet01","firewallRules":[]}"#).await;
     // 20 concurrent rule additions, each a different port: every one must land.
     let mut tasks = Vec::new();
     for port in 1000..1020 {
@@ -560,17 +392,8 @@ async fn concurrent_updates_lose_nothing() {
         statuses.push(t.await.unwrap());
     }
     let ok = statuses.iter().filter(|s| **s == 200).count();
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 409),
-        "{statuses:?}"
-    );
-    let rules = app.get(&format!("{NS}/securityGroup/sg01")).await.body["firewallRules"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert_eq!(
-        rules, ok,
-        "every acknowledged addition is stored, no lost update ({statuses:?})"
-    );
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let rules = app.get(&format!("{NS}/securityGroup/sg01")).await.body["firewallRules"].as_array().unwrap().len();
+    assert_eq!(rules, ok, "every acknowledged addition is stored, no lost update ({statuses:?})");
     assert!(ok >= 1);
 }

@@ -23,19 +23,13 @@ struct Watcher {
 
 impl Watchers {
     pub(super) fn new(buffer: usize) -> Self {
-        Watchers {
-            buffer,
-            list: Mutex::new(Vec::new()),
-        }
+        Watchers { buffer, list: Mutex::new(Vec::new()) }
     }
 
     /// Registers a watcher for keys under `prefix`.
     pub(super) fn subscribe(&self, prefix: &str) -> Watch {
         let (tx, rx) = mpsc::channel(self.buffer);
-        self.lock().push(Watcher {
-            prefix: prefix.to_string(),
-            events: tx,
-        });
+        self.lock().push(Watcher { prefix: prefix.to_string(), events: tx });
         Watch::new(rx)
     }
 

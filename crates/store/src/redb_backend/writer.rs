@@ -85,8 +85,7 @@ impl Writer {
 
     /// Applies and commits `batch`, publishes its events, then answers its callers.
     fn commit(&mut self, batch: Vec<Request>) {
-        let (txns, replies): (Vec<TxnRequest>, Vec<_>) =
-            batch.into_iter().map(|r| (r.txn, r.reply)).unzip();
+        let (txns, replies): (Vec<TxnRequest>, Vec<_>) = batch.into_iter().map(|r| (r.txn, r.reply)).unzip();
         let with_events = !self.watchers.is_empty();
         let outcomes = match apply(&self.db, self.revision, &txns, with_events) {
             Ok(applied) => self.finish(applied, txns.len()),
@@ -111,21 +110,11 @@ impl Writer {
         }
     }
 
-    fn finish(
-        &mut self,
-        applied: Applied,
-        evaluated: usize,
-    ) -> Vec<Result<TxnOutcome, StoreError>> {
-        self.counters
-            .transactions
-            .fetch_add(evaluated as u64, Ordering::Relaxed);
+    fn finish(&mut self, applied: Applied, evaluated: usize) -> Vec<Result<TxnOutcome, StoreError>> {
+        self.counters.transactions.fetch_add(evaluated as u64, Ordering::Relaxed);
         if applied.committed {
             self.counters.commits.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(
-                transactions = evaluated,
-                revision = applied.revision,
-                "committed"
-            );
+            tracing::trace!(transactions = evaluated, revision = applied.revision, "committed");
         }
         self.revision = applied.revision;
         self.watchers.publish(&applied.events);
@@ -160,12 +149,7 @@ pub(super) struct Applied {
 }
 
 /// Evaluates `txns` in order on top of revision `base` and commits them together.
-pub(super) fn apply(
-    db: &Database,
-    base: u64,
-    txns: &[TxnRequest],
-    with_events: bool,
-) -> Result<Applied, redb::Error> {
+pub(super) fn apply(db: &Database, base: u64, txns: &[TxnRequest], with_events: bool) -> Result<Applied, redb::Error> {
     let write = db.begin_write()?;
     let mut revision = base;
     let mut outcomes = Vec::with_capacity(txns.len());
@@ -196,10 +180,7 @@ pub(super) fn apply(
                         if kv.remove(key.as_str())?.is_some() {
                             changed = true;
                             if with_events {
-                                events.push(WatchEvent::Delete {
-                                    key: key.clone(),
-                                    revision: next,
-                                });
+                                events.push(WatchEvent::Delete { key: key.clone(), revision: next });
                             }
                         }
                     }
@@ -220,23 +201,12 @@ pub(super) fn apply(
     } else {
         write.abort()?;
     }
-    Ok(Applied {
-        revision,
-        outcomes,
-        events,
-        committed,
-    })
+    Ok(Applied { revision, outcomes, events, committed })
 }
 
-fn compares_hold(
-    kv: &Table<&str, (u64, &[u8])>,
-    compares: &[Compare],
-) -> Result<bool, redb::Error> {
+fn compares_hold(kv: &Table<&str, (u64, &[u8])>, compares: &[Compare]) -> Result<bool, redb::Error> {
     for compare in compares {
-        let current = kv
-            .get(compare.key.as_str())?
-            .map(|entry| entry.value().0)
-            .unwrap_or(0);
+        let current = kv.get(compare.key.as_str())?.map(|entry| entry.value().0).unwrap_or(0);
         if current != compare.revision {
             return Ok(false);
         }
@@ -249,20 +219,14 @@ mod tests {
     use super::*;
 
     fn put(key: &str, value: &str) -> Op {
-        Op::Put {
-            key: key.into(),
-            value: value.into(),
-        }
+        Op::Put { key: key.into(), value: value.into() }
     }
 
     fn txn(compares: &[(&str, u64)], ops: Vec<Op>) -> TxnRequest {
         TxnRequest {
             compares: compares
                 .iter()
-                .map(|(key, revision)| Compare {
-                    key: key.to_string(),
-                    revision: *revision,
-                })
+                .map(|(key, revision)| Compare { key: key.to_string(), revision: *revision })
                 .collect(),
             ops,
         }
@@ -284,12 +248,7 @@ mod tests {
             txn(&[("/k", 0)], vec![put("/k", "second")]),
             txn(&[], vec![put("/other", "x")]),
             txn(&[("/k", 1)], vec![put("/k", "third")]),
-            txn(
-                &[("/missing", 0)],
-                vec![Op::Delete {
-                    key: "/missing".into(),
-                }],
-            ),
+            txn(&[("/missing", 0)], vec![Op::Delete { key: "/missing".into() }]),
         ];
         let applied = apply(&db, 0, &batch, true).unwrap();
         assert_eq!(
@@ -327,15 +286,9 @@ mod tests {
     fn batch_that_changes_nothing_is_not_committed() {
         let dir = tempfile::tempdir().unwrap();
         let db = open(&dir);
-        let batch = vec![
-            txn(&[("/k", 7)], vec![put("/k", "v")]),
-            txn(&[], vec![Op::Delete { key: "/k".into() }]),
-        ];
+        let batch = vec![txn(&[("/k", 7)], vec![put("/k", "v")]), txn(&[], vec![Op::Delete { key: "/k".into() }])];
         let applied = apply(&db, 5, &batch, false).unwrap();
-        assert_eq!(
-            applied.outcomes,
-            vec![TxnOutcome::Conflict, TxnOutcome::Committed(5)]
-        );
+        assert_eq!(applied.outcomes, vec![TxnOutcome::Conflict, TxnOutcome::Committed(5)]);
         assert!(!applied.committed);
         assert!(applied.events.is_empty());
     }
