@@ -21,6 +21,8 @@ pub enum ImportFormat {
     CloudImage,
     /// Generic specs CSV (see `tb_catalog`).
     Specs,
+    /// `cloudlatencymap.csv`: measured RTTs between regions.
+    LatencyMap,
 }
 
 impl ImportFormat {
@@ -30,6 +32,7 @@ impl ImportFormat {
             "cloudspec" | "cloudspec.csv" => Some(ImportFormat::CloudSpec),
             "cloudimage" | "cloudimage.csv" => Some(ImportFormat::CloudImage),
             "specs" | "specs.csv" => Some(ImportFormat::Specs),
+            "cloudlatencymap" | "cloudlatencymap.csv" | "latency" => Some(ImportFormat::LatencyMap),
             _ => None,
         }
     }
@@ -40,6 +43,7 @@ impl ImportFormat {
             "cloudinfo.yaml" => Some(ImportFormat::CloudInfo),
             "cloudspec.csv" => Some(ImportFormat::CloudSpec),
             "cloudimage.csv" => Some(ImportFormat::CloudImage),
+            "cloudlatencymap.csv" => Some(ImportFormat::LatencyMap),
             n if n.ends_with(".specs.csv") => Some(ImportFormat::Specs),
             _ => None,
         }
@@ -59,6 +63,8 @@ fn apply(catalog: &mut Catalog, format: ImportFormat, text: &str) -> Result<Stri
         ImportFormat::CloudSpec => catalog.import_cloudspec_csv(text),
         ImportFormat::CloudImage => catalog.import_cloudimage_csv(text),
         ImportFormat::Specs => catalog.import_specs_csv(text),
+        // Applied to the latency model, not the catalog.
+        ImportFormat::LatencyMap => return Ok(String::new()),
     };
     report.map(|r| summarize(&r)).map_err(|e| e.to_string())
 }
@@ -81,6 +87,17 @@ fn summarize(r: &tb_catalog::ImportReport) -> String {
 impl Tumblebug {
     /// Imports a file into the catalog, persists it, and adds connections for new regions.
     pub async fn import_catalog(&self, format: ImportFormat, text: &str) -> CoreResult<String> {
+        if format == ImportFormat::LatencyMap {
+            let parsed =
+                tb_placement::latency::LatencyMatrix::from_csv(text).map_err(|e| CoreError::invalid(e.to_string()))?;
+            if parsed.is_empty() {
+                return Err(CoreError::invalid("the latency map holds no RTT value (expected a square CSV of ms)"));
+            }
+            let key = format!("{CATALOG_IMPORT_PREFIX}{}", new_uid());
+            let stored = StoredImport { format, text: text.to_string() };
+            repo::create(self.store.as_ref(), &key, &stored, "latency import").await?;
+            return self.load_latency_csv(text).map_err(CoreError::InvalidInput);
+        }
         // Validate on a scratch copy first so a bad file is refused before anything is stored.
         let mut scratch = self.catalog().catalog.clone();
         apply(&mut scratch, format, text).map_err(CoreError::InvalidInput)?;
@@ -90,6 +107,7 @@ impl Tumblebug {
         let (summary, snap) = self.catalog.update(|c| apply(c, format, text));
         let summary = summary.map_err(CoreError::InvalidInput)?;
         let added = self.clouds.add_catalog_connections(&snap.catalog);
+        self.rebuild_latency_model();
         tracing::info!(?format, %summary, new_connections = added, "catalog import applied");
         Ok(format!("{summary}; {added} new connections"))
     }
@@ -99,6 +117,7 @@ impl Tumblebug {
         let imports = self.store.range(CATALOG_IMPORT_PREFIX).await?;
         if imports.is_empty() {
             self.clouds.add_catalog_connections(&self.catalog().catalog);
+            self.rebuild_latency_model();
             return Ok(());
         }
         let mut decoded = Vec::with_capacity(imports.len());
@@ -107,12 +126,21 @@ impl Tumblebug {
         }
         let (_, snap) = self.catalog.update(|c| {
             for imp in &decoded {
+                if imp.format == ImportFormat::LatencyMap {
+                    continue;
+                }
                 if let Err(e) = apply(c, imp.format, &imp.text) {
                     tracing::warn!(error = %e, "a stored catalog import no longer applies; skipped");
                 }
             }
         });
         self.clouds.add_catalog_connections(&snap.catalog);
+        for imp in decoded.iter().filter(|i| i.format == ImportFormat::LatencyMap) {
+            if let Err(e) = self.load_latency_csv(&imp.text) {
+                tracing::warn!(error = %e, "a stored latency import no longer applies; skipped");
+            }
+        }
+        self.rebuild_latency_model();
         tracing::info!(imports = decoded.len(), "catalog imports replayed");
         Ok(())
     }
@@ -132,7 +160,7 @@ impl Tumblebug {
         files.sort_by_key(|(f, p)| (*f != ImportFormat::CloudInfo, *f == ImportFormat::CloudSpec, p.clone()));
         if files.is_empty() {
             return Err(CoreError::invalid(format!(
-                "no asset files (cloudinfo.yaml, cloudspec.csv, cloudimage.csv, *.specs.csv) in {}",
+                "no asset files (cloudinfo.yaml, cloudspec.csv, cloudimage.csv, cloudlatencymap.csv, *.specs.csv) in {}",
                 dir.display()
             )));
         }

@@ -18,6 +18,8 @@ pub struct CatalogSnapshot {
     pub images: Vec<ImageInfo>,
     spec_by_id: HashMap<String, usize>,
     image_by_id: HashMap<String, usize>,
+    /// The recommender's index, built on first use (a catalog change makes a new snapshot).
+    spec_index: std::sync::OnceLock<Arc<tb_placement::recommend::SpecIndex>>,
 }
 
 impl CatalogSnapshot {
@@ -26,12 +28,16 @@ impl CatalogSnapshot {
         let images: Vec<ImageInfo> = catalog.images().iter().map(image_info).collect();
         let spec_by_id = specs.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let image_by_id = images.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        CatalogSnapshot { catalog, specs, images, spec_by_id, image_by_id }
+        CatalogSnapshot { catalog, specs, images, spec_by_id, image_by_id, spec_index: std::sync::OnceLock::new() }
     }
 
     /// A catalog spec by its id (`provider+region+name`, case-insensitive).
     pub fn spec(&self, id: &str) -> Option<&SpecInfo> {
         self.spec_by_id.get(&id.to_lowercase()).and_then(|&i| self.specs.get(i))
+    }
+
+    pub fn spec_index(&self) -> Arc<tb_placement::recommend::SpecIndex> {
+        self.spec_index.get_or_init(|| Arc::new(tb_placement::recommend::SpecIndex::new(self.specs.clone()))).clone()
     }
 
     pub fn image(&self, id: &str) -> Option<&ImageInfo> {

@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod mci;
 pub mod namespace;
 pub mod ops;
+pub mod placement;
 mod repo;
 pub mod resource;
 
@@ -36,6 +37,7 @@ pub struct Tumblebug {
     catalog: Arc<CatalogView>,
     clouds: Arc<Clouds>,
     engine: Arc<mci::Engine>,
+    latency: Arc<placement::Latency>,
 }
 
 impl Tumblebug {
@@ -58,7 +60,7 @@ impl Tumblebug {
     ) -> CoreResult<Tumblebug> {
         let installation = mci::installation_id(store.as_ref()).await?;
         let engine = Arc::new(mci::Engine::new(config, installation));
-        let tb = Tumblebug { store, catalog, clouds, engine };
+        let tb = Tumblebug { store, catalog, clouds, engine, latency: Arc::default() };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;
         let interrupted = tb.mark_interrupted_requests().await?;

@@ -60,7 +60,7 @@ impl utoipa::Modify for BasicAuth {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{mci, namespace as ns, request as req, resource as r, sim, system as sys};
+    use routes::{mci, namespace as ns, recommend as rec, request as req, resource as r, sim, system as sys};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sys::readyz))
         .routes(routes!(sys::livez))
@@ -112,6 +112,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mci::check_mci))
         .routes(routes!(mci::check_vm))
         .routes(routes!(mci::associated_resources))
+        .routes(routes!(rec::recommend_spec))
+        .routes(routes!(rec::recommend_spec_options))
+        .routes(routes!(rec::region_rtt))
         .routes(routes!(r::check_resource))
         .routes(routes!(r::test_add_association))
         .routes(routes!(r::test_delete_association))
@@ -149,7 +152,7 @@ pub fn router(state: AppState, auth: AuthConfig) -> Router {
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/tumblebug/api").url("/tumblebug/api/openapi.json", doc);
     let authenticator = auth::Authenticator::new(auth);
     let x_request_id = HeaderName::from_static("x-request-id");
-    let api = api.merge(routes::mci::legacy_routes());
+    let api = api.merge(routes::mci::legacy_routes()).merge(routes::recommend::legacy_routes());
     Router::new()
         .nest(PREFIX, api.with_state(state))
         .merge(swagger)

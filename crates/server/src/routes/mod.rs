@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 
 pub mod mci;
 pub mod namespace;
+pub mod recommend;
 pub mod request;
 pub mod resource;
 pub mod sim;

@@ -5,5 +5,6 @@ mod common;
 mod mci;
 mod namespace;
 mod openapi;
+mod recommend;
 mod resources;
 mod system;

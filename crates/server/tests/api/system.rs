@@ -134,7 +134,7 @@ async fn catalog_import_persists_across_restart() {
     let r = app.get("/tumblebug/loadAssets").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let lines = r.body["output"].as_array().unwrap();
-    assert_eq!(lines.len(), 3, "cloudinfo, cloudimage and cloudspec: {lines:?}");
+    assert_eq!(lines.len(), 4, "cloudinfo, cloudimage, cloudlatencymap and cloudspec: {lines:?}");
     let after = app.get("/tumblebug/connConfig").await.body["connectionconfig"].as_array().unwrap().len();
     assert!(after > before, "cloudinfo.yaml adds regions the built-in catalog lacks ({before} -> {after})");
     // A generic specs CSV through the import endpoint.
