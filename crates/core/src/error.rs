@@ -15,6 +15,10 @@ pub enum CoreError {
     /// The object is in a state that forbids the request (in use, not empty, ...).
     #[error("{0}")]
     Conflict(String),
+    /// The request is valid but nothing satisfies it (e.g. no placement within an RTT bound);
+    /// the message explains why.
+    #[error("{0}")]
+    Unsatisfiable(String),
     /// Another writer changed the object between our read and our write, repeatedly.
     #[error("{0} was modified concurrently; retry the request")]
     ConcurrentUpdate(String),

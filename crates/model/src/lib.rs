@@ -5,6 +5,7 @@ pub mod lifecycle;
 pub mod mci;
 pub mod naming;
 pub mod native;
+pub mod placement;
 pub mod recommend;
 pub mod request;
 pub mod resource;

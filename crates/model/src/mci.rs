@@ -134,6 +134,10 @@ pub struct MciDynamicReq {
     /// v0.12: security group template for the shared security groups created on demand.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub sg_template_id: String,
+    /// Tumblebug extension: a group placement request; when given (and `subGroups` is empty)
+    /// the subgroups are the placement's optimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Box<crate::placement::PlacementReq>>,
 }
 
 /// One subgroup of a dynamic create request (`CreateSubGroupDynamicReq`); also the body of

@@ -47,6 +47,7 @@ impl From<CoreError> for ApiError {
             CoreError::AlreadyExists(_) | CoreError::Conflict(_) | CoreError::ConcurrentUpdate(_) => {
                 StatusCode::CONFLICT
             }
+            CoreError::Unsatisfiable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CoreError::Cloud(c) => cloud_status(c),
             CoreError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,

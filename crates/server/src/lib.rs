@@ -115,6 +115,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rec::recommend_spec))
         .routes(routes!(rec::recommend_spec_options))
         .routes(routes!(rec::region_rtt))
+        .routes(routes!(rec::place_mci))
         .routes(routes!(r::check_resource))
         .routes(routes!(r::test_add_association))
         .routes(routes!(r::test_delete_association))

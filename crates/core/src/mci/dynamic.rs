@@ -132,11 +132,17 @@ impl Tumblebug {
     pub async fn prepare_create_mci_dynamic(
         &self,
         ns: &str,
-        req: MciDynamicReq,
+        mut req: MciDynamicReq,
         opts: CreateOptions,
     ) -> CoreResult<super::CreatePlan> {
         self.require_ns(ns).await?;
         tb_model::check_name(&req.name)?;
+        if req.sub_groups.is_empty()
+            && let Some(placement) = req.placement.take()
+        {
+            // The request names the constraints, not the specs: use the optimum.
+            req.sub_groups = self.place_mci(&placement)?.mci_dynamic_req.sub_groups;
+        }
         if req.sub_groups.is_empty() {
             return Err(CoreError::invalid("subGroups must contain at least one subgroup"));
         }

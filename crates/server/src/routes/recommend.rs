@@ -45,6 +45,16 @@ pub async fn region_rtt(State(s): State<AppState>, Query(q): Query<RttQuery>) ->
     Ok(json(s.tb.region_rtt(&q.from, &q.to)?))
 }
 
+#[utoipa::path(post, path = "/mciPlacement", tag = TAG, request_body = tb_model::placement::PlacementReq,
+    responses((status = 200, description = "the exact optimum and the mciDynamic request that creates it", body = tb_model::placement::PlacementResult),
+              (status = 400, body = SimpleMsg), (status = 422, description = "no placement satisfies the request; the message says why", body = SimpleMsg)))]
+pub async fn place_mci(
+    State(s): State<AppState>,
+    LenientJson(req): LenientJson<tb_model::placement::PlacementReq>,
+) -> ApiResult<Response> {
+    Ok(json(s.tb.place_mci(&req)?))
+}
+
 /// Older names of `recommendSpec` (v0.5–v0.11.3), not repeated in the OpenAPI document.
 pub fn legacy_routes() -> axum::Router<AppState> {
     use axum::routing::post;

@@ -96,3 +96,59 @@ async fn measured_latency_wins_over_the_estimate_and_drives_latency_priority() {
         "",
     );
 }
+
+fn filter(policies: &[(&str, &str, &str)]) -> Value {
+    json!({"policy": policies.iter().map(|(m, op, v)| json!({"metric": m, "condition": [{"operator": op, "operand": v}]})).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn group_placement_under_an_rtt_bound_and_into_mci_dynamic() {
+    let app = TestApp::new().await;
+    let csv = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/tumblebug-assets/cloudlatencymap.csv"
+    ))
+    .unwrap();
+    let r = app.request("POST", "/tumblebug/catalog/import?format=cloudlatencymap", Some(&csv), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let req = json!({
+        "maxRttMs": 40,
+        "near": {"latitude": 37.5665, "longitude": 126.978, "maxDistanceKm": 3000},
+        "subGroups": [
+            {"name": "web", "subGroupSize": 2, "filter": filter(&[("vCPU", ">=", "2"), ("providerName", "==", "aws,gcp,azure")])},
+            {"name": "db", "subGroupSize": 1, "filter": filter(&[("memoryGiB", ">=", "16"), ("providerName", "==", "aws,gcp,azure")])}]});
+    let r = app.post("/tumblebug/mciPlacement", &req.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let worst = r.body["worstRttMs"].as_f64().unwrap();
+    assert!(worst <= 40.0, "every pair within the bound: {worst}");
+    let choices = r.body["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 2);
+    let total: f64 = choices.iter().map(|c| c["costPerVm"].as_f64().unwrap() * c["vmCount"].as_f64().unwrap()).sum();
+    assert!((total - r.body["totalCost"].as_f64().unwrap()).abs() < 1e-6);
+    // Loosening the bound can only make it cheaper or equal.
+    let mut loose = req.clone();
+    loose["maxRttMs"] = json!(400);
+    let l = app.post("/tumblebug/mciPlacement", &loose.to_string()).await;
+    assert!(l.body["totalCost"].as_f64().unwrap() <= r.body["totalCost"].as_f64().unwrap() + 1e-9);
+
+    // Impossible bounds are explained.
+    let mut tight = req.clone();
+    tight["maxRttMs"] = json!(0.01);
+    let t = app.post("/tumblebug/mciPlacement", &tight.to_string()).await;
+    assert_error(&t, 422, "");
+    assert!(t.body["message"].as_str().unwrap().len() > 20, "{}", t.text);
+
+    // The answer is an mciDynamic request, and mciDynamic takes the placement itself.
+    let mut dynamic = r.body["mciDynamicReq"].clone();
+    dynamic["name"] = json!("placed");
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let m = app.post("/tumblebug/ns/ns01/mciDynamic", &dynamic.to_string()).await;
+    assert_eq!(m.body["status"], "Running:3 (R:3/3)", "{}", m.text);
+    let m = app.post("/tumblebug/ns/ns01/mciDynamic", &json!({"name": "placed2", "placement": req}).to_string()).await;
+    assert_eq!(m.body["status"], "Running:3 (R:3/3)", "{}", m.text);
+    let conns: Vec<&str> =
+        m.body["vm"].as_array().unwrap().iter().map(|v| v["connectionName"].as_str().unwrap()).collect();
+    let chosen: Vec<&str> = choices.iter().map(|c| c["connectionName"].as_str().unwrap()).collect();
+    assert!(conns.iter().all(|c| chosen.contains(c)), "{conns:?} vs {chosen:?}");
+}
