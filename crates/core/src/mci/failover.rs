@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tb_cloud::CloudError;
 use tb_model::mci::VmInfo;
 use tb_model::resource::{SubnetReq, VNetInfo};
+use tb_placement::latency::haversine_km;
 
 use crate::keys::{self, ResourceKind};
 use crate::{CoreError, CoreResult, Tumblebug, repo};
@@ -39,12 +40,6 @@ impl Avoided {
         m.contains_key(&(conn.into(), zone.into(), spec.into()))
             || m.contains_key(&(conn.into(), String::new(), spec.into()))
     }
-}
-
-fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().atan2((1.0 - h).sqrt())
 }
 
 /// A place to try next.

@@ -20,6 +20,8 @@ pub fn haversine_km(from: (f64, f64), to: (f64, f64)) -> f64 {
     let d_lat = lat2 - lat1;
     let d_lon = (to.1 - from.1).to_radians();
     let a = (d_lat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (d_lon / 2.0).sin().powi(2);
+    // Rounding can push `a` a hair outside 0..=1 for antipodal points.
+    let a = a.clamp(0.0, 1.0);
     2.0 * EARTH_RADIUS_KM * a.sqrt().atan2((1.0 - a).sqrt())
 }
 

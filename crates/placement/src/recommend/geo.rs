@@ -32,13 +32,8 @@ impl Coordinate {
 
 /// Great-circle distance in km by the haversine formula (R = 6371 km).
 pub fn haversine_km(a: Coordinate, b: Coordinate) -> f64 {
-    let (phi1, phi2) = (a.latitude.to_radians(), b.latitude.to_radians());
-    let d_phi = (b.latitude - a.latitude).to_radians();
-    let d_lambda = (b.longitude - a.longitude).to_radians();
-    let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    // Rounding can push h a hair outside 0..=1 for antipodal points.
-    let h = h.clamp(0.0, 1.0);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().atan2((1.0 - h).sqrt())
+    // One formula for the whole crate: the latency model's.
+    crate::latency::haversine_km((a.latitude, a.longitude), (b.latitude, b.longitude))
 }
 
 /// The point "in the middle" of `points` on the sphere: the mean of their unit vectors,
