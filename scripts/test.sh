@@ -7,9 +7,8 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 # --- what the tests need ------------------------------------------------------------------
-# Debian packages the tests use (none yet beyond the toolchain; the SSH and etcd tests of later
-# issues add theirs here).
-apt_packages=()
+# Debian packages the tests use: OpenSSH's sshd for the SSH client and the local driver.
+apt_packages=(openssh-server)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

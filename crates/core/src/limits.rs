@@ -12,6 +12,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct EngineConfig {
     /// VM operations (create, control) running at once per connection.
     pub vms_per_region: usize,
+    /// Status reads running at once per connection (reads are cheap but clouds throttle them).
+    pub status_reads_per_region: usize,
     /// Upper bound of one VM create call.
     pub create_timeout: Duration,
     /// Upper bound of one suspend/resume/reboot/terminate call.
@@ -30,6 +32,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             vms_per_region: 20,
+            status_reads_per_region: 30,
             create_timeout: Duration::from_secs(20 * 60),
             control_timeout: Duration::from_secs(10 * 60),
             status_timeout: Duration::from_secs(60),

@@ -34,6 +34,9 @@ pub use create::{CreateOptions, CreatePlan};
 pub struct Engine {
     pub config: EngineConfig,
     limiter: RegionLimiter,
+    /// Bounds status reads per connection, apart from create/control so reads never queue
+    /// behind slow creates (and the reverse).
+    status_limiter: RegionLimiter,
     /// When each VM (by key) was last read from its cloud, for the read cache of stable VMs.
     last_read: Mutex<HashMap<String, Instant>>,
     /// Prefix of every idempotency token this installation hands to clouds.
@@ -48,6 +51,7 @@ impl Engine {
     pub fn new(config: EngineConfig, installation: String) -> Engine {
         Engine {
             limiter: RegionLimiter::new(config.vms_per_region),
+            status_limiter: RegionLimiter::new(config.status_reads_per_region),
             config,
             last_read: Mutex::new(HashMap::new()),
             installation,

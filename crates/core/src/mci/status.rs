@@ -33,7 +33,9 @@ impl Tumblebug {
         }
         let (conn, driver) = self.clouds.resolve(&vm.connection_name)?;
         let timeout = self.engine().config.status_timeout;
+        let permit = self.engine().status_limiter.acquire(&conn.name).await;
         let read = tokio::time::timeout(timeout, driver.get_vm(&conn, &vm.csp_resource_id)).await;
+        drop(permit);
         let (fetched, handle) = match read {
             Ok(Ok(h)) => (h.status, Some(h)),
             Ok(Err(CloudError::NotFound { .. })) => (VmStatus::Undefined, None),
