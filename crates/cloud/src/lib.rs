@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tb_model::VmStatus;
 
+pub mod local;
 pub mod sim;
 
 /// Which cloud account and region a call goes to. Built from a connection config.

@@ -1,0 +1,49 @@
+//! The `local` cloud: VMs that are real SSH endpoints on this machine (Linux only).
+//!
+//! Every VM is its own OpenSSH `sshd` (`sshd -D -e -f <config>`) listening on its own loopback
+//! address `127.{b}.{region}.{n}` — Linux routes all of 127.0.0.0/8 to `lo`, so any such
+//! address can be bound without configuration. Each VM has its own directory under
+//! `{state_dir}/vms/{csp_id}` holding a fresh ed25519 host key, `authorized_keys` with the
+//! public key of the VM's key pair, the sshd config (password auth off, `StrictModes no`,
+//! `UsePAM no`, sftp via `internal-sftp`), the pid file and sshd's log.
+//!
+//! # Root and user mode
+//!
+//! - As root, sshd listens on port 22 of the VM's address and the login user is `root`
+//!   (`PermitRootLogin prohibit-password`: keys only). If port 22 cannot be bound there (a
+//!   system sshd on `0.0.0.0:22`), that VM falls back to the user-mode port.
+//! - As an ordinary user (or with [`LocalConfig::user_mode`]), sshd listens on 2200 + n and
+//!   only the current user can log in.
+//!
+//! Either way the VM user name of a create request maps to the account running the driver
+//! ([`LocalDriver::login_user`]); [`VmHandle::ssh_port`](crate::VmHandle) tells the port.
+//!
+//! # Lifecycle
+//!
+//! | operation | effect | native state |
+//! |---|---|---|
+//! | create | start sshd, wait until the port accepts connections | `running` |
+//! | suspend | kill sshd and its sessions, keep the directory | `stopped` |
+//! | resume | start sshd again: same address, port and host key | `running` |
+//! | reboot | stop, then start | `running` |
+//! | terminate | kill sshd, remove the directory; listed for a while, then `NotFound` | `terminated` |
+//! | (sshd died on its own) | — | `failed` |
+//!
+//! State is JSON in `{state_dir}/state.json`. A new driver over the same directory re-adopts
+//! sshd processes still running (pid file plus a check of the process's command line), so a
+//! Tumblebug restart never starts duplicates. vNets, subnets, security groups and key pairs
+//! are bookkeeping, idempotent by token; any spec or image name is accepted.
+
+mod account;
+mod config;
+mod driver;
+mod native;
+mod offers;
+mod process;
+mod sshd;
+mod state;
+
+pub use config::{DEFAULT_SSHD_PATH, LocalConfig};
+pub use driver::{LocalDriver, PROVIDER};
+pub use native::{FAILED, RUNNING, STOPPED, TERMINATED, to_status};
+pub use state::LocalError;
