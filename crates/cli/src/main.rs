@@ -51,6 +51,10 @@ struct ServeArgs {
     /// Seed of in-process simulated clouds.
     #[arg(long, env = "TB_SIM_SEED")]
     sim_seed: Option<u64>,
+    /// Local regions (comma separated, e.g. `lo1,lo2`) whose VMs are real sshd processes on
+    /// loopback addresses of this machine (connections `local-lo1`, ...).
+    #[arg(long, env = "TB_LOCAL_REGIONS", value_delimiter = ',')]
+    local_regions: Vec<String>,
     /// VM operations running at once per connection (provider-region).
     #[arg(long, env = "TB_VMS_PER_REGION", default_value_t = 20)]
     vms_per_region: usize,
@@ -130,8 +134,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let store = open_store(&data_dir, "tumblebug.redb")?;
-    let catalog = tb_catalog::Catalog::builtin();
+    let mut catalog = tb_catalog::Catalog::builtin();
     let clouds = Arc::new(tb_core::Clouds::new("sim"));
+    let regions: Vec<String> =
+        args.local_regions.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+    if !regions.is_empty() {
+        let config = tb_cloud::local::LocalConfig::new(regions.clone(), data_dir.join("local"));
+        let driver = tb_cloud::local::LocalDriver::new(config).context("starting the local driver")?;
+        tb_cloud::local::catalog_facts(&regions, (0.0, 0.0), &mut catalog);
+        clouds.add_driver("local", Arc::new(driver));
+        clouds.set_provider_driver(tb_cloud::local::PROVIDER, "local");
+        tracing::info!(regions = ?regions, "local regions: VMs are sshd processes on loopback addresses");
+    }
     let sim_admin: Arc<dyn SimAdmin> = match &sim_url {
         Some(url) => {
             let driver = Arc::new(SimHttpDriver::new(url));

@@ -289,3 +289,90 @@ async fn killed_during_create_converges_without_orphans_or_duplicates() {
     let (_, v) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/mci01?option=status"), None).await;
     assert_eq!(v["status"]["status"], "Running:8 (R:8/8)");
 }
+
+/// Local regions: an MCI whose VMs are real sshd processes, reached with the system ssh client
+/// using the key Tumblebug generated.
+#[tokio::test]
+async fn local_region_vms_are_real_ssh_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let tb_port = free_port();
+    let tb = format!("http://127.0.0.1:{tb_port}/tumblebug");
+    let log = dir.path().join("tb.log");
+    let listen = format!("127.0.0.1:{tb_port}");
+    let data = dir.path().join("tb");
+    let args = [
+        "serve",
+        "--listen",
+        &listen,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--sim-time-factor",
+        "0",
+        "--local-regions",
+        "lo7",
+    ];
+    let client = reqwest::Client::new();
+    let server = spawn(&args, &log);
+    wait_ok(&client, &format!("{tb}/readyz"), &log).await;
+    call(&client, reqwest::Method::POST, format!("{tb}/ns"), Some(json!({"name": "ns01"}))).await;
+    let req = json!({"name": "loc", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": "local+lo7+local-1x1", "imageId": "local+all+local-debian"}]});
+    let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/mciDynamic"), Some(req)).await;
+    assert_eq!(s, 200, "{v}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(v["status"], "Running:2 (R:2/2)", "{v}");
+    let (_, access) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{tb}/ns/ns01/mci/loc?option=accessinfo&accessInfoOption=showSshKey"),
+        None,
+    )
+    .await;
+    let vms = access["MciSubGroupAccessInfo"][0]["MciVmAccessInfo"].as_array().unwrap().clone();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
+    let ssh = |vm: &Value, cmd: &str| {
+        let key = dir.path().join(format!("key-{}", vm["vmId"].as_str().unwrap()));
+        std::fs::write(&key, vm["privateKey"].as_str().unwrap()).unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        Command::new("ssh")
+            .args([
+                "-i",
+                key.to_str().unwrap(),
+                "-p",
+                &vm["sshPort"].to_string(),
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=5",
+            ])
+            .arg(format!("{user}@{}", vm["publicIP"].as_str().unwrap()))
+            .arg(cmd)
+            .output()
+            .unwrap()
+    };
+    let ips: Vec<&str> = vms.iter().map(|v| v["publicIP"].as_str().unwrap()).collect();
+    assert_ne!(ips[0], ips[1], "each VM has its own loopback address");
+    for vm in &vms {
+        let out = ssh(vm, "echo hello-from-$SSH_CONNECTION");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("hello-from-") && text.contains(vm["publicIP"].as_str().unwrap()), "{text}");
+    }
+    // Suspend stops the sshd; resume brings it back.
+    let (_, m) =
+        call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/control/mci/loc?action=suspend"), None).await;
+    assert_eq!(m["message"], "Suspending the MCI");
+    let (_, st) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/loc?option=status"), None).await;
+    assert_eq!(st["status"]["status"], "Suspended:2 (R:0/2)", "{st}");
+    assert!(!ssh(&vms[0], "true").status.success(), "a suspended VM refuses SSH");
+    call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/control/mci/loc?action=resume"), None).await;
+    let (_, st) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/loc?option=status"), None).await;
+    assert_eq!(st["status"]["status"], "Running:2 (R:2/2)", "{st}");
+    assert!(ssh(&vms[0], "true").status.success());
+    let (s, v) = call(&client, reqwest::Method::DELETE, format!("{tb}/ns/ns01/mci/loc?option=terminate"), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!ssh(&vms[1], "true").status.success(), "terminated");
+    drop(server);
+}

@@ -22,6 +22,8 @@ pub struct Clouds {
     /// Driver of the connections made for catalog regions.
     default_driver: String,
     drivers: RwLock<HashMap<String, Arc<dyn CloudDriver>>>,
+    /// Providers served by a driver other than the default (e.g. `local` → `local`).
+    provider_drivers: RwLock<HashMap<String, String>>,
     connections: RwLock<BTreeMap<String, ConnEntry>>,
 }
 
@@ -38,12 +40,18 @@ impl Clouds {
         Clouds {
             default_driver: default_driver.to_string(),
             drivers: RwLock::new(HashMap::new()),
+            provider_drivers: RwLock::new(HashMap::new()),
             connections: RwLock::new(BTreeMap::new()),
         }
     }
 
     pub fn add_driver(&self, name: &str, driver: Arc<dyn CloudDriver>) {
         write(&self.drivers).insert(name.to_string(), driver);
+    }
+
+    /// Connections of `provider` made from the catalog are served by `driver`.
+    pub fn set_provider_driver(&self, provider: &str, driver: &str) {
+        write(&self.provider_drivers).insert(provider.to_string(), driver.to_string());
     }
 
     pub fn default_driver(&self) -> &str {
@@ -53,7 +61,7 @@ impl Clouds {
     /// Adds a connection for every catalog region that has none yet, served by the default
     /// driver.
     pub fn add_catalog_connections(&self, catalog: &Catalog) -> usize {
-        let driver = self.default_driver.as_str();
+        let by_provider = read(&self.provider_drivers).clone();
         let mut conns = write(&self.connections);
         let mut added = 0;
         for region in catalog.regions() {
@@ -61,6 +69,7 @@ impl Clouds {
             if conns.contains_key(&name) {
                 continue;
             }
+            let driver = by_provider.get(&region.provider).map(String::as_str).unwrap_or(self.default_driver.as_str());
             let config = ConnConfig {
                 config_name: name.clone(),
                 provider_name: region.provider.clone(),

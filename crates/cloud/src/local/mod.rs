@@ -38,7 +38,7 @@ mod account;
 mod config;
 mod driver;
 mod native;
-mod offers;
+pub mod offers;
 mod process;
 mod sshd;
 mod state;
@@ -47,3 +47,46 @@ pub use config::{DEFAULT_SSHD_PATH, LocalConfig};
 pub use driver::{LocalDriver, PROVIDER};
 pub use native::{FAILED, RUNNING, STOPPED, TERMINATED, to_status};
 pub use state::LocalError;
+
+/// Catalog facts of the local regions (provider `local`): each region at `location`
+/// (latitude, longitude), one zone `{region}a`, the driver's specs (price 0) and images, so
+/// `mciDynamic` and the recommender can use local connections like any other.
+pub fn catalog_facts(regions: &[String], location: (f64, f64), catalog: &mut tb_catalog::Catalog) {
+    catalog.upsert_provider(tb_catalog::Provider { name: PROVIDER.into(), display: "This machine (real sshd VMs)".into() });
+    for r in regions {
+        catalog.upsert_region(tb_catalog::Region {
+            provider: PROVIDER.into(),
+            id: r.clone(),
+            display: format!("Local machine ({r})"),
+            latitude: location.0,
+            longitude: location.1,
+            zones: vec![format!("{r}a")],
+        });
+        for s in offers::list_specs() {
+            catalog.upsert_spec(tb_catalog::Spec {
+                provider: PROVIDER.into(),
+                region: r.clone(),
+                name: s.name.clone(),
+                vcpu: s.vcpu,
+                memory_gib: s.memory_gib,
+                gpu: None,
+                cost_per_hour: 0.0,
+                architecture: s.architecture.clone(),
+                evaluation_score01: 0.0,
+                description: "local VM (an sshd process)".into(),
+            });
+        }
+    }
+    for i in offers::list_images() {
+        catalog.upsert_image(tb_catalog::Image {
+            provider: PROVIDER.into(),
+            region: "all".into(),
+            name: i.name.clone(),
+            os_type: i.os_type.clone(),
+            os_distribution: i.os_type.clone(),
+            os_architecture: i.os_architecture.clone(),
+            is_gpu_image: false,
+            description: "the host's own OS, reached over SSH".into(),
+        });
+    }
+}
