@@ -52,7 +52,10 @@ pub use state::LocalError;
 /// (latitude, longitude), one zone `{region}a`, the driver's specs (price 0) and images, so
 /// `mciDynamic` and the recommender can use local connections like any other.
 pub fn catalog_facts(regions: &[String], location: (f64, f64), catalog: &mut tb_catalog::Catalog) {
-    catalog.upsert_provider(tb_catalog::Provider { name: PROVIDER.into(), display: "This machine (real sshd VMs)".into() });
+    catalog.upsert_provider(tb_catalog::Provider {
+        name: PROVIDER.into(),
+        display: "This machine (real sshd VMs)".into(),
+    });
     for r in regions {
         catalog.upsert_region(tb_catalog::Region {
             provider: PROVIDER.into(),
