@@ -360,6 +360,34 @@ async fn local_region_vms_are_real_ssh_endpoints() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("hello-from-") && text.contains(vm["publicIP"].as_str().unwrap()), "{text}");
     }
+    // Remote commands through Tumblebug: in order, stopping at the first failure.
+    let marker = dir.path().join("must-not-exist");
+    let cmd = json!({"userName": user, "command": ["hostname", "echo out; echo err 1>&2", "exit 3", format!("touch {}", marker.display())]});
+    let (s, r) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/cmd/mci/loc"), Some(cmd.clone())).await;
+    assert_eq!(s, 200, "{r}");
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for res in results {
+        assert!(!res["stdout"]["0"].as_str().unwrap().trim().is_empty(), "{res}");
+        assert_eq!(res["stdout"]["1"], "out\n");
+        assert_eq!(res["stderr"]["1"], "err\n");
+        assert!(res["err"].as_str().unwrap().contains('3'), "{res}");
+        assert!(res["stdout"].get("3").is_none(), "the fourth command never ran: {res}");
+    }
+    assert!(!marker.exists());
+    let (_, one) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{tb}/ns/ns01/cmd/mci/loc?vmId=g1-2"),
+        Some(json!({"userName": user, "command": ["echo $SSH_CONNECTION"]})),
+    )
+    .await;
+    assert_eq!(one["results"].as_array().unwrap().len(), 1);
+    assert!(one["results"][0]["err"].is_null(), "{one}");
+    // The host key was trusted on first use and kept.
+    let (_, vm) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/loc/vm/g1-2"), None).await;
+    assert!(vm["sshHostKeyInfo"]["fingerprint"].as_str().unwrap().starts_with("SHA256:"), "{vm}");
+
     // Suspend stops the sshd; resume brings it back.
     let (_, m) =
         call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/control/mci/loc?action=suspend"), None).await;

@@ -18,6 +18,7 @@ pub mod mci;
 pub mod namespace;
 pub mod ops;
 pub mod placement;
+pub mod remote;
 mod repo;
 pub mod resource;
 

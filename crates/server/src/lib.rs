@@ -60,7 +60,7 @@ impl utoipa::Modify for BasicAuth {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{mci, namespace as ns, recommend as rec, request as req, resource as r, sim, system as sys};
+    use routes::{cmd, mci, namespace as ns, recommend as rec, request as req, resource as r, sim, system as sys};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sys::readyz))
         .routes(routes!(sys::livez))
@@ -112,6 +112,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mci::check_mci))
         .routes(routes!(mci::check_vm))
         .routes(routes!(mci::associated_resources))
+        .routes(routes!(cmd::run_command))
+        .routes(routes!(cmd::reset_host_key))
         .routes(routes!(rec::recommend_spec))
         .routes(routes!(rec::recommend_spec_options))
         .routes(routes!(rec::region_rtt))

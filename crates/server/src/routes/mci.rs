@@ -428,6 +428,7 @@ pub fn legacy_routes() -> axum::Router<AppState> {
         .route("/ns/{nsId}/mcis/{mciId}/subgroup/{subgroupId}", get(get_subgroup).post(scale_out))
         .route("/ns/{nsId}/mcis/{mciId}/vm/{vmId}", get(get_vm).delete(delete_vm))
         .route("/ns/{nsId}/control/mcis/{mciId}", get(control_mci))
+        .route("/ns/{nsId}/cmd/mcis/{mciId}", post(super::cmd::run_command))
         .route("/ns/{nsId}/control/mcis/{mciId}/vm/{vmId}", get(control_vm))
         .route("/ns/{nsId}/checkMcis/{mciId}", get(check_mci))
         .route("/ns/{nsId}/mcis/{mciId}/checkVm/{vmId}", get(check_vm))

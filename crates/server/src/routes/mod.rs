@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+pub mod cmd;
 pub mod mci;
 pub mod namespace;
 pub mod recommend;
