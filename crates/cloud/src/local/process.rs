@@ -78,6 +78,11 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let me = std::process::id();
         assert!(descendants(me).contains(&child.id()));
+        // Right after fork the child's command line is still ours until `exec` completes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !is_running(child.id(), "5") && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(is_running(child.id(), "5"));
         assert!(!is_running(child.id(), "not-an-argument"));
         signal(child.id(), libc::SIGKILL);
