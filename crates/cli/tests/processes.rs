@@ -315,10 +315,21 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     let server = spawn(&args, &log);
     wait_ok(&client, &format!("{tb}/readyz"), &log).await;
     call(&client, reqwest::Method::POST, format!("{tb}/ns"), Some(json!({"name": "ns01"}))).await;
-    let req = json!({"name": "loc", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": "local+lo7+local-1x1", "imageId": "local+all+local-debian"}]});
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
+    let req = json!({"name": "loc", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": "local+lo7+local-1x1", "imageId": "local+all+local-debian"}],
+                     "postCommand": {"userName": user, "command": ["echo booted-$(hostname)"]}});
     let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/mciDynamic"), Some(req)).await;
     assert_eq!(s, 200, "{v}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
     assert_eq!(v["status"], "Running:2 (R:2/2)", "{v}");
+    // postCommand ran on both VMs after provisioning and its result is stored.
+    let post = v["postCommandResult"]["results"].as_array().unwrap();
+    assert_eq!(post.len(), 2, "{v}");
+    assert!(
+        post.iter().all(|r| r["stdout"]["0"].as_str().unwrap().starts_with("booted-") && r["err"].is_null()),
+        "{post:?}"
+    );
+    let (_, stored) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/loc"), None).await;
+    assert_eq!(stored["postCommandResult"]["results"].as_array().unwrap().len(), 2);
     let (_, access) = call(
         &client,
         reqwest::Method::GET,
@@ -327,7 +338,6 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     )
     .await;
     let vms = access["MciSubGroupAccessInfo"][0]["MciVmAccessInfo"].as_array().unwrap().clone();
-    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
     let ssh = |vm: &Value, cmd: &str| {
         let key = dir.path().join(format!("key-{}", vm["vmId"].as_str().unwrap()));
         std::fs::write(&key, vm["privateKey"].as_str().unwrap()).unwrap();

@@ -148,6 +148,11 @@ impl Tumblebug {
             .find(|u| !u.is_empty())
             .unwrap_or("cb-user")
             .to_string();
+        // A simulated VM's addresses are made up (and must never be contacted).
+        if vm.connection_config.driver_name == "sim" {
+            out.err = Some(format!("VM {} is simulated: it has no SSH endpoint", vm.id));
+            return out;
+        }
         if vm.public_ip.is_empty() {
             out.err = Some(format!("VM {} has no public IP (status {})", vm.id, vm.status));
             return out;

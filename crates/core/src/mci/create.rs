@@ -75,7 +75,11 @@ impl CreatePlan {
         if self.hold {
             return self.tb.get_mci(&self.ns, &self.mci).await;
         }
-        self.tb.provision_and_settle(&self.ns, &self.mci, &self.vm_ids, self.policy).await
+        let info = self.tb.provision_and_settle(&self.ns, &self.mci, &self.vm_ids, self.policy).await?;
+        if info.post_command.command.iter().all(|c| c.trim().is_empty()) {
+            return Ok(info);
+        }
+        self.tb.run_post_command(&self.ns, &self.mci, info).await
     }
 }
 
@@ -482,6 +486,31 @@ impl Tumblebug {
         if lifecycle::create_failed_entirely(&info.vm.iter().map(VmInfo::vm_status).collect::<Vec<_>>()) {
             // The plain `Failed` of CB-Tumblebug for the create call itself.
             info.status = VmStatus::Failed.as_str().into();
+        }
+        Ok(info)
+    }
+
+    /// Runs the MCI's `postCommand` on its running VMs after creation and stores the result in
+    /// `postCommandResult` (reference §6).
+    async fn run_post_command(&self, ns: &str, mci_id: &str, mut info: MciInfo) -> CoreResult<MciInfo> {
+        let target = crate::remote::CommandTarget::default();
+        let result = self.run_mci_command(ns, mci_id, info.post_command.clone(), target).await;
+        let (results, message) = match result {
+            Ok(results) => (results, None),
+            Err(e) => (Vec::new(), Some(format!("postCommand not run: {e}"))),
+        };
+        let stored = tb_model::mci::MciSshCmdResult { results };
+        repo::modify(self.store.as_ref(), &keys::mci(ns, mci_id), "MCI", |m: &mut MciInfo| {
+            m.post_command_result = stored.clone();
+            if let Some(msg) = &message {
+                m.system_message.push(msg.clone());
+            }
+            Ok(())
+        })
+        .await?;
+        info.post_command_result = stored;
+        if let Some(msg) = message {
+            info.system_message.push(msg);
         }
         Ok(info)
     }

@@ -509,3 +509,25 @@ async fn capacity_failover_moves_vms_to_the_next_candidate() {
     let r = app.post("/tumblebug/ns/ns01/mciDynamic", &req4.to_string()).await;
     assert_eq!(status_of(&r.body), "Failed", "{}", r.text);
 }
+
+/// Simulated VMs have made-up addresses: commands refuse them per VM instead of connecting.
+#[tokio::test]
+async fn commands_never_reach_for_simulated_vms() {
+    let app = TestApp::new().await;
+    app.post("/tumblebug/ns", r#"{"name":"ns01"}"#).await;
+    let (spec, image) = spec_and_image(&app, "aws-ap-northeast-2", "aws").await;
+    let req = json!({"name": "m", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": spec, "imageId": image}]});
+    app.post("/tumblebug/ns/ns01/mciDynamic", &req.to_string()).await;
+    let r = app.post("/tumblebug/ns/ns01/cmd/mci/m", r#"{"command": ["hostname"]}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|x| x["err"].as_str().unwrap().contains("simulated")), "{}", r.text);
+    assert_error(&app.post("/tumblebug/ns/ns01/cmd/mci/m", r#"{"command": []}"#).await, 400, "command");
+    assert_error(&app.post("/tumblebug/ns/ns01/cmd/mci/m?vmId=nope", r#"{"command": ["x"]}"#).await, 404, "no VM");
+    assert_error(
+        &app.post("/tumblebug/ns/ns01/cmd/mci/m?labelSelector=broken", r#"{"command": ["x"]}"#).await,
+        400,
+        "key=value",
+    );
+}
