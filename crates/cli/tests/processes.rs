@@ -398,6 +398,47 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     let (_, vm) = call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/mci/loc/vm/g1-2"), None).await;
     assert!(vm["sshHostKeyInfo"]["fingerprint"].as_str().unwrap().starts_with("SHA256:"), "{vm}");
 
+    // File transfer: upload to every VM (multipart), download from one.
+    let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let boundary = "tbboundary42";
+    let remote = dir.path().join("up dir").join("data.bin");
+    let mut body = Vec::new();
+    for (name, value) in [("path", remote.to_str().unwrap()), ("userName", user.as_str())] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes());
+    body.extend(&payload);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let r = client
+        .post(format!("{tb}/ns/ns01/transferFile/mci/loc"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let up: Value = r.json().await.unwrap();
+    assert!(up["results"].as_array().unwrap().iter().all(|x| x["err"].is_null()), "{up}");
+    assert_eq!(std::fs::read(&remote).unwrap(), payload, "the VMs share this machine's disk");
+    let r = client
+        .post(format!("{tb}/ns/ns01/downloadFile/mci/loc/vm/g1-1"))
+        .json(&json!({"sourcePath": remote, "userName": user}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), payload);
+    let (s, _) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{tb}/ns/ns01/downloadFile/mci/loc/vm/g1-1"),
+        Some(json!({"sourcePath": "/no/such/file", "userName": user})),
+    )
+    .await;
+    assert_eq!(s, 404);
+
     // Suspend stops the sshd; resume brings it back.
     let (_, m) =
         call(&client, reqwest::Method::GET, format!("{tb}/ns/ns01/control/mci/loc?action=suspend"), None).await;

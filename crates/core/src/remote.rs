@@ -16,6 +16,8 @@ use crate::{CoreError, CoreResult, Tumblebug, now_string, repo};
 
 /// VMs reached at once by one request.
 const FANOUT: usize = 64;
+/// Upper bound of one file transfer.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default and bounds of `timeoutMinutes` (reference: default 30, clamp 1..120).
 const DEFAULT_TIMEOUT_MIN: u32 = 30;
 
@@ -126,44 +128,13 @@ impl Tumblebug {
             command: commands.iter().enumerate().map(|(i, c)| (i as u32, c.clone())).collect(),
             ..SshCmdResult::default()
         };
-        let key = match repo::get::<SshKeyInfo>(
-            self.store.as_ref(),
-            &keys::resource(ns, ResourceKind::SshKey, &vm.ssh_key_id),
-        )
-        .await
-        {
-            Ok(Some(k)) => k.value,
-            Ok(None) => {
-                out.err = Some(format!("sshKey {} of VM {} no longer exists", vm.ssh_key_id, vm.id));
-                return out;
-            }
+        let (target, check) = match self.ssh_target(ns, vm, user).await {
+            Ok(t) => t,
             Err(e) => {
-                out.err = Some(e.to_string());
+                out.err = Some(e);
                 return out;
             }
         };
-        // Username resolution (reference §6): explicit > verified > the key's > cb-user.
-        let user = [user, key.verified_username.as_str(), key.username.as_str()]
-            .into_iter()
-            .find(|u| !u.is_empty())
-            .unwrap_or("cb-user")
-            .to_string();
-        // A simulated VM's addresses are made up (and must never be contacted).
-        if vm.connection_config.driver_name == "sim" {
-            out.err = Some(format!("VM {} is simulated: it has no SSH endpoint", vm.id));
-            return out;
-        }
-        if vm.public_ip.is_empty() {
-            out.err = Some(format!("VM {} has no public IP (status {})", vm.id, vm.status));
-            return out;
-        }
-        let target = SshTarget {
-            host: vm.public_ip.clone(),
-            port: if vm.ssh_port == 0 { 22 } else { vm.ssh_port },
-            user,
-            private_key: key.private_key.clone(),
-        };
-        let check = HostKeyCheck::TrustOnFirstUse { known: known_key(&vm.ssh_host_key_info) };
         match tb_ssh::run_commands(&target, None, &check, commands, timeout).await {
             Ok(run) => {
                 let mut stdout = BTreeMap::new();
@@ -182,6 +153,131 @@ impl Tumblebug {
             Err(e) => out.err = Some(e.to_string()),
         }
         out
+    }
+
+    /// How to reach a VM over SSH: address, port, user (explicit > verified > the key's >
+    /// cb-user) and private key, with its host key check. An error names why it cannot be
+    /// reached.
+    async fn ssh_target(&self, ns: &str, vm: &VmInfo, user: &str) -> Result<(SshTarget, HostKeyCheck), String> {
+        let doc =
+            repo::get::<SshKeyInfo>(self.store.as_ref(), &keys::resource(ns, ResourceKind::SshKey, &vm.ssh_key_id))
+                .await;
+        let key = match doc {
+            Ok(Some(k)) => k.value,
+            Ok(None) => return Err(format!("sshKey {} of VM {} no longer exists", vm.ssh_key_id, vm.id)),
+            Err(e) => return Err(e.to_string()),
+        };
+        let user = [user, key.verified_username.as_str(), key.username.as_str()]
+            .into_iter()
+            .find(|u| !u.is_empty())
+            .unwrap_or("cb-user")
+            .to_string();
+        // A simulated VM's addresses are made up (and must never be contacted).
+        if vm.connection_config.driver_name == "sim" {
+            return Err(format!("VM {} is simulated: it has no SSH endpoint", vm.id));
+        }
+        if vm.public_ip.is_empty() {
+            return Err(format!("VM {} has no public IP (status {})", vm.id, vm.status));
+        }
+        let target = SshTarget {
+            host: vm.public_ip.clone(),
+            port: if vm.ssh_port == 0 { 22 } else { vm.ssh_port },
+            user,
+            private_key: key.private_key.clone(),
+        };
+        Ok((target, HostKeyCheck::TrustOnFirstUse { known: known_key(&vm.ssh_host_key_info) }))
+    }
+
+    /// Uploads one file to every selected VM; one result per VM (`err` set on failure).
+    pub async fn upload_file(
+        &self,
+        ns: &str,
+        mci: &str,
+        target: CommandTarget,
+        user: &str,
+        remote_path: &str,
+        bytes: Arc<Vec<u8>>,
+    ) -> CoreResult<Vec<SshCmdResult>> {
+        if remote_path.trim().is_empty() {
+            return Err(CoreError::invalid("path (the destination on the VMs) is required"));
+        }
+        self.mci_doc(ns, mci).await?;
+        let mut vms = Vec::new();
+        for vm in self.vm_docs(ns, mci).await? {
+            if target.selects(&vm)? {
+                vms.push(vm);
+            }
+        }
+        if vms.is_empty() {
+            return Err(CoreError::not_found(format!("no VM of MCI {mci} matches the target")));
+        }
+        let mut set = JoinSet::new();
+        for vm in vms {
+            let (tb, ns, mci, user, path, bytes) = (
+                self.clone(),
+                ns.to_string(),
+                mci.to_string(),
+                user.to_string(),
+                remote_path.to_string(),
+                bytes.clone(),
+            );
+            set.spawn(async move {
+                let mut out = SshCmdResult {
+                    mci_id: mci.clone(),
+                    vm_id: vm.id.clone(),
+                    vm_ip: vm.public_ip.clone(),
+                    command: BTreeMap::from([(0, format!("upload {} bytes to {path}", bytes.len()))]),
+                    ..SshCmdResult::default()
+                };
+                match tb.ssh_target(&ns, &vm, &user).await {
+                    Ok((t, check)) => match tb_ssh::upload(&t, None, &check, &path, &bytes, TRANSFER_TIMEOUT).await {
+                        Ok(key) => {
+                            if vm.ssh_host_key_info.is_none() {
+                                tb.remember_host_key(&ns, &mci, &vm.id, &key).await;
+                            }
+                        }
+                        Err(e) => out.err = Some(e.to_string()),
+                    },
+                    Err(e) => out.err = Some(e),
+                }
+                out
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(j) = set.join_next().await {
+            if let Ok(r) = j {
+                results.push(r);
+            }
+        }
+        results.sort_by(|a, b| a.vm_id.cmp(&b.vm_id));
+        Ok(results)
+    }
+
+    /// Downloads one file from one VM (at most `max_bytes`).
+    pub async fn download_file(
+        &self,
+        ns: &str,
+        mci: &str,
+        vm_id: &str,
+        user: &str,
+        path: &str,
+        max_bytes: usize,
+    ) -> CoreResult<Vec<u8>> {
+        if path.trim().is_empty() {
+            return Err(CoreError::invalid("sourcePath is required"));
+        }
+        let vm = self.vm_doc(ns, mci, vm_id).await?.value;
+        let (t, check) = self.ssh_target(ns, &vm, user).await.map_err(CoreError::Conflict)?;
+        match tb_ssh::download(&t, None, &check, path, max_bytes, TRANSFER_TIMEOUT).await {
+            Ok(d) => Ok(d.bytes),
+            Err(tb_ssh::SshError::TooLarge { .. }) => {
+                Err(CoreError::invalid(format!("{path} is larger than the limit of {max_bytes} bytes")))
+            }
+            Err(tb_ssh::SshError::RemoteCommand { stderr, .. }) => {
+                Err(CoreError::not_found(format!("{path} on VM {vm_id}: {}", stderr.trim())))
+            }
+            Err(e) => Err(CoreError::Conflict(e.to_string())),
+        }
     }
 
     /// Trust on first use: the first host key seen is stored on the VM record.

@@ -114,6 +114,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mci::associated_resources))
         .routes(routes!(cmd::run_command))
         .routes(routes!(cmd::reset_host_key))
+        .routes(routes!(cmd::transfer_file))
+        .routes(routes!(cmd::download_file))
         .routes(routes!(rec::recommend_spec))
         .routes(routes!(rec::recommend_spec_options))
         .routes(routes!(rec::region_rtt))
@@ -159,6 +161,8 @@ pub fn router(state: AppState, auth: AuthConfig) -> Router {
     Router::new()
         .nest(PREFIX, api.with_state(state))
         .merge(swagger)
+        // Room for `transferFile` uploads (10 MB plus multipart framing).
+        .layer(axum::extract::DefaultBodyLimit::max(routes::cmd::MAX_UPLOAD + 1024 * 1024))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(authenticator, auth::require_auth))
