@@ -206,6 +206,12 @@ pub trait CloudDriver: Send + Sync + 'static {
     async fn create_key_pair(&self, conn: &Connection, spec: KeyPairSpec) -> CloudResult<KeyPairHandle>;
     async fn delete_key_pair(&self, conn: &Connection, csp_id: &str) -> CloudResult<()>;
 
+    /// Whether the addresses of this driver's VMs can be contacted (SSH, agents). Simulated
+    /// VMs have made-up addresses that must never be contacted.
+    fn vms_reachable(&self) -> bool {
+        true
+    }
+
     /// Adds a subnet to an existing vNet (`spec.name` is the idempotency token).
     async fn create_subnet(&self, conn: &Connection, vnet_csp_id: &str, spec: SubnetSpec) -> CloudResult<SubnetHandle> {
         let _ = (vnet_csp_id, spec);

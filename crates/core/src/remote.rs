@@ -173,7 +173,7 @@ impl Tumblebug {
             .unwrap_or("cb-user")
             .to_string();
         // A simulated VM's addresses are made up (and must never be contacted).
-        if vm.connection_config.driver_name == "sim" {
+        if self.clouds.resolve(&vm.connection_name).is_ok_and(|(_, driver)| !driver.vms_reachable()) {
             return Err(format!("VM {} is simulated: it has no SSH endpoint", vm.id));
         }
         if vm.public_ip.is_empty() {

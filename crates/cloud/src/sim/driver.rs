@@ -70,6 +70,10 @@ impl SimAdmin for SimDriver {
 
 #[async_trait]
 impl CloudDriver for SimDriver {
+    fn vms_reachable(&self) -> bool {
+        false
+    }
+
     async fn create_vnet(&self, conn: &Connection, spec: VNetSpec) -> CloudResult<VNetHandle> {
         self.cloud.create_vnet(conn, spec).await
     }

@@ -236,6 +236,10 @@ impl SimAdmin for SimHttpDriver {
 
 #[async_trait]
 impl CloudDriver for SimHttpDriver {
+    fn vms_reachable(&self) -> bool {
+        false
+    }
+
     async fn create_vnet(&self, conn: &Connection, spec: VNetSpec) -> CloudResult<VNetHandle> {
         self.call(&Call::CreateVnet { conn: conn.clone(), spec }).await
     }
