@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 # --- what the tests need ------------------------------------------------------------------
-# Debian packages the tests use: OpenSSH's sshd for the SSH client and the local driver.
-apt_packages=(openssh-server)
+# Debian packages the tests use: OpenSSH's sshd for the SSH client and the local driver;
+# nginx for the web-server demo run on local VMs.
+apt_packages=(openssh-server nginx-light)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -64,6 +64,10 @@ struct ServeArgs {
     /// A stable VM is not re-read from its cloud more often than this, in milliseconds.
     #[arg(long, env = "TB_STATUS_CACHE_MS", default_value_t = 10000)]
     status_cache_ms: u64,
+    /// The `tumblebug-agent` binary that `installBenchmarkAgent` uploads to VMs (default: next
+    /// to this executable).
+    #[arg(long, env = "TB_AGENT_BINARY")]
+    agent_binary: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -176,6 +180,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..tb_core::limits::EngineConfig::default()
     };
     let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine).await.context("starting the application")?;
+    if let Some(agent) = args.agent_binary.clone() {
+        tb.set_agent_binary(agent);
+    }
     // Recovery of interrupted work (adopt, resume, sweep orphans), then the status poller.
     let _background = tb.start_background();
     let state = tb_server::AppState { tb, sim: Some(sim_admin), assets_dir };

@@ -315,9 +315,8 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     let server = spawn(&args, &log);
     wait_ok(&client, &format!("{tb}/readyz"), &log).await;
     call(&client, reqwest::Method::POST, format!("{tb}/ns"), Some(json!({"name": "ns01"}))).await;
-    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
     let req = json!({"name": "loc", "subGroups": [{"name": "g1", "subGroupSize": 2, "specId": "local+lo7+local-1x1", "imageId": "local+all+local-debian"}],
-                     "postCommand": {"userName": user, "command": ["echo booted-$(hostname)"]}});
+                     "postCommand": {"command": ["echo booted-$(hostname)"]}});
     let (s, v) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/mciDynamic"), Some(req)).await;
     assert_eq!(s, 200, "{v}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
     assert_eq!(v["status"], "Running:2 (R:2/2)", "{v}");
@@ -357,12 +356,20 @@ async fn local_region_vms_are_real_ssh_endpoints() {
                 "-o",
                 "ConnectTimeout=5",
             ])
-            .arg(format!("{user}@{}", vm["publicIP"].as_str().unwrap()))
+            .arg(format!("{}@{}", vm["vmUserName"].as_str().unwrap(), vm["publicIP"].as_str().unwrap()))
             .arg(cmd)
             .output()
             .unwrap()
     };
     let ips: Vec<&str> = vms.iter().map(|v| v["publicIP"].as_str().unwrap()).collect();
+    // As root the VMs log in a fresh account of their own, as a cloud image's default one.
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
+    let login = vms[0]["vmUserName"].as_str().unwrap().to_string();
+    assert_eq!(login, if me == "root" { "cb-user" } else { me.as_str() }, "{vms:?}");
+    // Paths both this test and the VMs' account may write.
+    let shared = std::env::temp_dir().join(format!("tb-local-{}", std::process::id()));
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     assert_ne!(ips[0], ips[1], "each VM has its own loopback address");
     for vm in &vms {
         let out = ssh(vm, "echo hello-from-$SSH_CONNECTION");
@@ -371,14 +378,15 @@ async fn local_region_vms_are_real_ssh_endpoints() {
         assert!(text.contains("hello-from-") && text.contains(vm["publicIP"].as_str().unwrap()), "{text}");
     }
     // Remote commands through Tumblebug: in order, stopping at the first failure.
-    let marker = dir.path().join("must-not-exist");
-    let cmd = json!({"userName": user, "command": ["hostname", "echo out; echo err 1>&2", "exit 3", format!("touch {}", marker.display())]});
+    let marker = shared.join("must-not-exist");
+    let cmd =
+        json!({"command": ["id -un", "echo out; echo err 1>&2", "exit 3", format!("touch {}", marker.display())]});
     let (s, r) = call(&client, reqwest::Method::POST, format!("{tb}/ns/ns01/cmd/mci/loc"), Some(cmd.clone())).await;
     assert_eq!(s, 200, "{r}");
     let results = r["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for res in results {
-        assert!(!res["stdout"]["0"].as_str().unwrap().trim().is_empty(), "{res}");
+        assert_eq!(res["stdout"]["0"].as_str().unwrap().trim(), login, "{res}");
         assert_eq!(res["stdout"]["1"], "out\n");
         assert_eq!(res["stderr"]["1"], "err\n");
         assert!(res["err"].as_str().unwrap().contains('3'), "{res}");
@@ -389,7 +397,7 @@ async fn local_region_vms_are_real_ssh_endpoints() {
         &client,
         reqwest::Method::POST,
         format!("{tb}/ns/ns01/cmd/mci/loc?vmId=g1-2"),
-        Some(json!({"userName": user, "command": ["echo $SSH_CONNECTION"]})),
+        Some(json!({"command": ["echo $SSH_CONNECTION"]})),
     )
     .await;
     assert_eq!(one["results"].as_array().unwrap().len(), 1);
@@ -401,9 +409,9 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     // File transfer: upload to every VM (multipart), download from one.
     let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
     let boundary = "tbboundary42";
-    let remote = dir.path().join("up dir").join("data.bin");
+    let remote = shared.join("up dir").join("data.bin");
     let mut body = Vec::new();
-    for (name, value) in [("path", remote.to_str().unwrap()), ("userName", user.as_str())] {
+    for (name, value) in [("path", remote.to_str().unwrap())] {
         body.extend(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes(),
         );
@@ -424,7 +432,7 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     assert_eq!(std::fs::read(&remote).unwrap(), payload, "the VMs share this machine's disk");
     let r = client
         .post(format!("{tb}/ns/ns01/downloadFile/mci/loc/vm/g1-1"))
-        .json(&json!({"sourcePath": remote, "userName": user}))
+        .json(&json!({"sourcePath": remote}))
         .send()
         .await
         .unwrap();
@@ -434,7 +442,7 @@ async fn local_region_vms_are_real_ssh_endpoints() {
         &client,
         reqwest::Method::POST,
         format!("{tb}/ns/ns01/downloadFile/mci/loc/vm/g1-1"),
-        Some(json!({"sourcePath": "/no/such/file", "userName": user})),
+        Some(json!({"sourcePath": "/no/such/file"})),
     )
     .await;
     assert_eq!(s, 404);
@@ -453,5 +461,6 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     let (s, v) = call(&client, reqwest::Method::DELETE, format!("{tb}/ns/ns01/mci/loc?option=terminate"), None).await;
     assert_eq!(s, 200, "{v}");
     assert!(!ssh(&vms[1], "true").status.success(), "terminated");
+    let _ = std::fs::remove_dir_all(&shared);
     drop(server);
 }

@@ -120,6 +120,10 @@ pub struct VmHandle {
     pub public_ip: String,
     pub private_ip: String,
     pub ssh_port: u16,
+    /// The account the VM accepts SSH logins for, when the cloud decides it (the local
+    /// driver does); empty when the create request's user name stands.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub login_user: String,
     pub spec_name: String,
     pub image_name: String,
     pub root_disk_type: String,

@@ -179,7 +179,9 @@ async fn root_mode_listens_on_port_22_as_root() {
         assert_ne!(driver.login_user(), "root");
         assert_eq!(vm.ssh_port, 2201);
     } else {
-        assert_eq!(driver.login_user(), "root");
+        // A fresh account of its own, not root's shell set-up.
+        assert_eq!(driver.login_user(), tb_cloud::local::DEFAULT_LOGIN_USER);
+        assert_eq!(vm.login_user, tb_cloud::local::DEFAULT_LOGIN_USER);
         assert_eq!(vm.ssh_port, if port22_free { 22 } else { 2201 });
     }
     let out = stdout(&ssh(&driver, &vm, &key, None, "id -un"));

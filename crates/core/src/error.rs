@@ -20,6 +20,9 @@ pub enum CoreError {
     #[error("{0}")]
     Unsatisfiable(String),
     /// Another writer changed the object between our read and our write, repeatedly.
+    /// Something this server needs is missing (e.g. the agent binary): not the caller's fault.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0} was modified concurrently; retry the request")]
     ConcurrentUpdate(String),
     #[error("cloud call failed: {0}")]

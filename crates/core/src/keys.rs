@@ -88,6 +88,24 @@ pub fn vm_prefix(ns_id: &str, mci_id: &str) -> String {
     format!("/ns/{ns_id}/mci/{mci_id}/vm/")
 }
 
+/// Command history lives outside `/ns/` so that scans of VM records never read it.
+pub const COMMAND_HISTORY_PREFIX: &str = "/cmdhist/";
+
+/// Every history record of one VM: `/cmdhist/{ns}/{mci}/{vm}/`.
+pub fn command_history_prefix(ns_id: &str, mci_id: &str, vm_id: &str) -> String {
+    format!("{COMMAND_HISTORY_PREFIX}{ns_id}/{mci_id}/{vm_id}/")
+}
+
+/// Every history record of an MCI's VMs.
+pub fn mci_command_history_prefix(ns_id: &str, mci_id: &str) -> String {
+    format!("{COMMAND_HISTORY_PREFIX}{ns_id}/{mci_id}/")
+}
+
+/// One record; the index is zero-padded so that key order is index order.
+pub fn command_history(ns_id: &str, mci_id: &str, vm_id: &str, index: u64) -> String {
+    format!("{}{index:010}", command_history_prefix(ns_id, mci_id, vm_id))
+}
+
 pub fn subgroup(ns_id: &str, mci_id: &str, sg_id: &str) -> String {
     format!("/ns/{ns_id}/mci/{mci_id}/subgroup/{sg_id}")
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 pub mod assets;
+pub mod benchmark;
 pub mod catalog_view;
 pub mod clouds;
 pub mod error;
@@ -39,6 +40,11 @@ pub struct Tumblebug {
     clouds: Arc<Clouds>,
     engine: Arc<mci::Engine>,
     latency: Arc<placement::Latency>,
+    streams: Arc<remote::CommandStreams>,
+    /// Calls to the benchmark agents.
+    http: reqwest::Client,
+    /// The agent binary `installBenchmarkAgent` uploads (see [`benchmark::default_agent_binary`]).
+    agent_binary: Arc<std::sync::RwLock<Option<std::path::PathBuf>>>,
 }
 
 impl Tumblebug {
@@ -61,14 +67,37 @@ impl Tumblebug {
     ) -> CoreResult<Tumblebug> {
         let installation = mci::installation_id(store.as_ref()).await?;
         let engine = Arc::new(mci::Engine::new(config, installation));
-        let tb = Tumblebug { store, catalog, clouds, engine, latency: Arc::default() };
+        let tb = Tumblebug {
+            store,
+            catalog,
+            clouds,
+            engine,
+            latency: Arc::default(),
+            streams: Arc::default(),
+            http: benchmark::client(),
+            agent_binary: Arc::new(std::sync::RwLock::new(benchmark::default_agent_binary())),
+        };
         tb.ensure_system_ns().await?;
         tb.replay_catalog_imports().await?;
+        tb.replay_benchmarks().await?;
         let interrupted = tb.mark_interrupted_requests().await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "requests interrupted by the last stop were marked as errors");
         }
+        let interrupted = tb.mark_interrupted_commands().await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "commands interrupted by the last stop were marked Interrupted");
+        }
         Ok(tb)
+    }
+
+    /// Uses this agent binary for `installBenchmarkAgent`.
+    pub fn set_agent_binary(&self, path: std::path::PathBuf) {
+        *self.agent_binary.write().unwrap_or_else(|p| p.into_inner()) = Some(path);
+    }
+
+    pub fn agent_binary(&self) -> Option<std::path::PathBuf> {
+        self.agent_binary.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store(&self) -> &Arc<dyn tb_store::Store> {

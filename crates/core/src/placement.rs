@@ -65,6 +65,19 @@ impl Tumblebug {
         Ok(format!("{summary:?}"))
     }
 
+    /// Adds measured RTTs (from the agents); they win over loaded values and estimates.
+    pub(crate) fn apply_latencies<'a>(&self, rtts: impl Iterator<Item = (&'a str, &'a str, f64)>) {
+        {
+            let mut m = self.latency.matrix.write().unwrap_or_else(|p| p.into_inner());
+            for (from, to, ms) in rtts {
+                if let Err(error) = m.record(from, to, ms) {
+                    tracing::warn!(from, to, ms, %error, "measured RTT not recorded");
+                }
+            }
+        }
+        self.rebuild_latency_model();
+    }
+
     /// Rebuilds the latency model from the matrix and the catalog's region coordinates,
     /// refitting the distance model when the matrix has enough pairs.
     pub(crate) fn rebuild_latency_model(&self) {

@@ -49,7 +49,7 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Unsatisfiable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CoreError::Cloud(c) => cloud_status(c),
-            CoreError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CoreError::Store(_) | CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Corrupt { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {

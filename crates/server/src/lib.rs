@@ -60,7 +60,10 @@ impl utoipa::Modify for BasicAuth {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{cmd, mci, namespace as ns, recommend as rec, request as req, resource as r, sim, system as sys};
+    use routes::{
+        bastion, benchmark as bench, cmd, cmd_history as hist, mci, namespace as ns, recommend as rec, request as req,
+        resource as r, sim, system as sys,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sys::readyz))
         .routes(routes!(sys::livez))
@@ -114,8 +117,22 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mci::associated_resources))
         .routes(routes!(cmd::run_command))
         .routes(routes!(cmd::reset_host_key))
+        .routes(routes!(bastion::set_bastion))
+        .routes(routes!(bastion::get_bastions))
+        .routes(routes!(bastion::remove_bastion))
         .routes(routes!(cmd::transfer_file))
         .routes(routes!(cmd::download_file))
+        .routes(routes!(hist::list_command_status))
+        .routes(routes!(hist::get_command_status, hist::delete_command_status))
+        .routes(routes!(hist::delete_all_command_status))
+        .routes(routes!(hist::vm_handling_count))
+        .routes(routes!(hist::mci_handling_count))
+        .routes(routes!(hist::stream_command))
+        .routes(routes!(bench::install_agent))
+        .routes(routes!(bench::benchmark))
+        .routes(routes!(bench::benchmark_all))
+        .routes(routes!(bench::benchmark_latency))
+        .routes(routes!(bench::monitoring))
         .routes(routes!(rec::recommend_spec))
         .routes(routes!(rec::recommend_spec_options))
         .routes(routes!(rec::region_rtt))
@@ -157,7 +174,11 @@ pub fn router(state: AppState, auth: AuthConfig) -> Router {
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/tumblebug/api").url("/tumblebug/api/openapi.json", doc);
     let authenticator = auth::Authenticator::new(auth);
     let x_request_id = HeaderName::from_static("x-request-id");
-    let api = api.merge(routes::mci::legacy_routes()).merge(routes::recommend::legacy_routes());
+    let api = api
+        .merge(routes::mci::legacy_routes())
+        .merge(routes::recommend::legacy_routes())
+        .merge(routes::bastion::legacy_routes())
+        .merge(routes::benchmark::legacy_routes());
     Router::new()
         .nest(PREFIX, api.with_state(state))
         .merge(swagger)

@@ -55,3 +55,11 @@ pub enum SshError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 }
+
+impl SshError {
+    /// The message with every cause after it (`via bastion b: cannot connect to t: refused`),
+    /// for reports where the whole story must fit on one line.
+    pub fn full_message(&self) -> String {
+        crate::run::error_chain(self)
+    }
+}

@@ -1,8 +1,9 @@
-use russh::ChannelMsg;
+use russh::client::Msg;
+use russh::{Channel, ChannelMsg};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::connection::Connection;
 use crate::error::SshError;
+use crate::lease::Lease;
 use crate::run::{OutputLine, OutputStream};
 
 /// SSH extended-data type code of stderr (RFC 4254 §5.2).
@@ -36,9 +37,9 @@ pub(crate) struct ExecOptions<'a> {
     pub(crate) live: Option<LiveSink<'a>>,
 }
 
-/// Runs `command` in a fresh session channel until the server closes it.
+/// Runs `command` in a fresh session channel of `lease` until the server closes it.
 pub(crate) async fn exec(
-    connection: &Connection,
+    lease: &mut Lease<'_>,
     command: &str,
     options: ExecOptions<'_>,
     out: &mut ExecOutput,
@@ -47,7 +48,8 @@ pub(crate) async fn exec(
         let context = format!("{context} `{command}`");
         move |source| SshError::Channel { context, source }
     };
-    let mut channel = connection.handle.channel_open_session().await.map_err(channel_error("opening a session for"))?;
+    let mut open = ClosesOnDrop(None);
+    let channel = open.0.insert(lease.session(command).await?);
     channel.exec(true, command).await.map_err(channel_error("starting"))?;
     if let Some(stdin) = options.stdin {
         channel.data_bytes(stdin.to_vec()).await.map_err(channel_error("writing stdin of"))?;
@@ -96,9 +98,28 @@ pub(crate) async fn exec(
             _ => {}
         }
     }
+    // The server closed the channel (or the connection ended): nothing left to close.
+    open.0 = None;
     stdout_lines.finish(|line| emit(OutputStream::Stdout, line));
     stderr_lines.finish(|line| emit(OutputStream::Stderr, line));
     Ok(())
+}
+
+/// A session channel closed when dropped before the server closed it, i.e. when its command
+/// is abandoned (timeout, output limit, error). A pooled connection outlives the operation, so
+/// without the close the command would keep its server session and write to nobody.
+struct ClosesOnDrop(Option<Channel<Msg>>);
+
+impl Drop for ClosesOnDrop {
+    fn drop(&mut self) {
+        if let Some(channel) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = channel.close().await;
+            });
+        }
+    }
 }
 
 /// Cuts a byte stream into lines without splitting multi-byte characters across chunks.

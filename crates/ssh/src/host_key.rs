@@ -6,7 +6,7 @@ use russh::keys::{HashAlg, PublicKey, PublicKeyOrCertificate};
 use crate::target::HostKeyCheck;
 
 /// A server host key as stored for trust on first use.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KnownHostKey {
     /// Key algorithm, e.g. `ssh-ed25519`.
     pub key_type: String,

@@ -1,14 +1,17 @@
 //! Pure-Rust SSH client used to run commands and move files on VMs.
 //!
-//! Every operation opens its own connection (optionally hopping through a bastion with a
-//! `direct-tcpip` channel), verifies the server's host key (trust on first use or ignored),
-//! authenticates with the target's private key and closes the connection when done. There is
-//! no shared mutable state, so callers can run operations from as many tasks as they like.
+//! An operation connects (optionally hopping through a bastion with a `direct-tcpip` channel),
+//! verifies the server's host key on every new connection (trust on first use or ignored),
+//! authenticates with the target's private key and runs commands in session channels. The free
+//! functions ([`run_commands`], [`upload`], ...) use a connection of their own and close it when
+//! done; the same operations on an [`SshPool`] share connections between operations and tasks.
 
 mod connection;
 mod error;
 mod exec;
 mod host_key;
+mod lease;
+mod pool;
 mod quote;
 mod run;
 mod target;
@@ -16,6 +19,7 @@ mod transfer;
 
 pub use error::SshError;
 pub use host_key::KnownHostKey;
+pub use pool::SshPool;
 pub use quote::shell_quote;
 pub use run::{CommandResult, OutputLine, OutputStream, RunOutcome, run_commands, run_commands_live};
 pub use target::{Bastion, HostKeyCheck, SshTarget};

@@ -3,10 +3,11 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, timeout_at};
 
-use crate::connection::Connection;
 use crate::error::SshError;
 use crate::exec::{ExecOptions, ExecOutput, LiveSink, exec};
 use crate::host_key::KnownHostKey;
+use crate::lease::acquire;
+use crate::pool::SshPool;
 use crate::target::{Bastion, HostKeyCheck, SshTarget};
 
 /// Which output stream a line came from.
@@ -45,6 +46,8 @@ pub struct RunOutcome {
     pub host_key: KnownHostKey,
     /// Why the run stopped early (failed command, timeout, channel error), if it did.
     pub error: Option<String>,
+    /// The run stopped because its time was up.
+    pub timed_out: bool,
 }
 
 /// Runs `commands` one after another on `target`, each in its own exec session, stopping at
@@ -60,7 +63,7 @@ pub async fn run_commands(
     commands: &[String],
     timeout: Duration,
 ) -> Result<RunOutcome, SshError> {
-    run(target, bastion, check, commands, timeout, None).await
+    run(None, target, bastion, check, commands, timeout, None).await
 }
 
 /// [`run_commands`], also sending each output line to `live` as soon as it arrives.
@@ -72,10 +75,12 @@ pub async fn run_commands_live(
     timeout: Duration,
     live: UnboundedSender<OutputLine>,
 ) -> Result<RunOutcome, SshError> {
-    run(target, bastion, check, commands, timeout, Some(&live)).await
+    run(None, target, bastion, check, commands, timeout, Some(&live)).await
 }
 
-async fn run(
+/// A run on a connection of its own, or with `pool`, on a pooled one.
+pub(crate) async fn run(
+    pool: Option<&SshPool>,
     target: &SshTarget,
     bastion: Option<&Bastion>,
     check: &HostKeyCheck,
@@ -84,16 +89,18 @@ async fn run(
     live: Option<&UnboundedSender<OutputLine>>,
 ) -> Result<RunOutcome, SshError> {
     let deadline = Instant::now() + timeout;
-    let connection = timeout_at(deadline, Connection::open(target, bastion, check))
+    let mut lease = timeout_at(deadline, acquire(pool, target, bastion, check))
         .await
         .map_err(|_| SshError::Timeout { operation: format!("connecting to {}", target.addr()), after: timeout })??;
 
     let mut results = Vec::with_capacity(commands.len());
     let mut error = None;
+    let mut timed_out = false;
     for (index, command) in commands.iter().enumerate() {
         let mut out = ExecOutput::default();
         let options = ExecOptions { live: live.map(|sender| LiveSink { sender, index }), ..ExecOptions::default() };
-        let finished = timeout_at(deadline, exec(&connection, command, options, &mut out)).await;
+        let finished = timeout_at(deadline, exec(&mut lease, command, options, &mut out)).await;
+        timed_out = finished.is_err();
         let failure = match finished {
             Err(_) => Some(
                 SshError::Timeout { operation: format!("command {index} `{command}`"), after: timeout }.to_string(),
@@ -125,10 +132,8 @@ async fn run(
         }
     }
 
-    let host_key = connection.host_key.clone();
-    // Closing politely must not delay the answer (a dead peer would make it wait).
-    tokio::spawn(connection.close());
-    Ok(RunOutcome { results, host_key, error })
+    let host_key = lease.host_key().clone();
+    Ok(RunOutcome { results, host_key, error, timed_out })
 }
 
 /// `error: cause: cause`, the whole source chain on one line.

@@ -39,7 +39,7 @@ impl fmt::Debug for SshTarget {
 }
 
 /// How to treat the host key a server presents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostKeyCheck {
     /// Accept the key if it matches `known`; with no known key accept any key (the caller
     /// stores the key returned by the operation and passes it next time).

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use crate::connection::Connection;
 use crate::error::SshError;
 use crate::exec::{ExecOptions, ExecOutput, exec};
 use crate::host_key::KnownHostKey;
+use crate::lease::acquire;
+use crate::pool::SshPool;
 use crate::quote::shell_quote;
 use crate::target::{Bastion, HostKeyCheck, SshTarget};
 
@@ -26,28 +27,7 @@ pub async fn upload(
     bytes: &[u8],
     timeout: Duration,
 ) -> Result<KnownHostKey, SshError> {
-    validate_path(remote_path)?;
-    let quoted = shell_quote(remote_path);
-    let command = match parent_dir(remote_path) {
-        Some(parent) => format!("mkdir -p -- {} && cat > {quoted}", shell_quote(parent)),
-        None => format!("cat > {quoted}"),
-    };
-    let work = async {
-        let connection = Connection::open(target, bastion, check).await?;
-        let mut out = ExecOutput::default();
-        let options = ExecOptions { stdin: Some(bytes), ..ExecOptions::default() };
-        let result = exec(&connection, &command, options, &mut out).await;
-        let host_key = connection.host_key.clone();
-        tokio::spawn(connection.close());
-        result?;
-        check_success(&command, &out)?;
-        tracing::info!(addr = %target.addr(), path = remote_path, bytes = bytes.len(), "uploaded");
-        Ok(host_key)
-    };
-    tokio::time::timeout(timeout, work).await.map_err(|_| SshError::Timeout {
-        operation: format!("upload to {}:{remote_path}", target.addr()),
-        after: timeout,
-    })?
+    upload_with(None, target, bastion, check, remote_path, bytes, timeout).await
 }
 
 /// Reads `remote_path` from `target`; fails with [`SshError::TooLarge`] when the file has more
@@ -60,22 +40,63 @@ pub async fn download(
     max_bytes: usize,
     timeout: Duration,
 ) -> Result<Download, SshError> {
+    download_with(None, target, bastion, check, remote_path, max_bytes, timeout).await
+}
+
+/// [`upload`] on a connection of its own, or with `pool`, on a pooled one.
+pub(crate) async fn upload_with(
+    pool: Option<&SshPool>,
+    target: &SshTarget,
+    bastion: Option<&Bastion>,
+    check: &HostKeyCheck,
+    remote_path: &str,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<KnownHostKey, SshError> {
+    validate_path(remote_path)?;
+    let quoted = shell_quote(remote_path);
+    let command = match parent_dir(remote_path) {
+        Some(parent) => format!("mkdir -p -- {} && cat > {quoted}", shell_quote(parent)),
+        None => format!("cat > {quoted}"),
+    };
+    let work = async {
+        let mut lease = acquire(pool, target, bastion, check).await?;
+        let mut out = ExecOutput::default();
+        let options = ExecOptions { stdin: Some(bytes), ..ExecOptions::default() };
+        exec(&mut lease, &command, options, &mut out).await?;
+        check_success(&command, &out)?;
+        tracing::info!(addr = %target.addr(), path = remote_path, bytes = bytes.len(), "uploaded");
+        Ok(lease.host_key().clone())
+    };
+    tokio::time::timeout(timeout, work).await.map_err(|_| SshError::Timeout {
+        operation: format!("upload to {}:{remote_path}", target.addr()),
+        after: timeout,
+    })?
+}
+
+/// [`download`] on a connection of its own, or with `pool`, on a pooled one.
+pub(crate) async fn download_with(
+    pool: Option<&SshPool>,
+    target: &SshTarget,
+    bastion: Option<&Bastion>,
+    check: &HostKeyCheck,
+    remote_path: &str,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Download, SshError> {
     validate_path(remote_path)?;
     let command = format!("cat -- {}", shell_quote(remote_path));
     let work = async {
-        let connection = Connection::open(target, bastion, check).await?;
+        let mut lease = acquire(pool, target, bastion, check).await?;
         let mut out = ExecOutput::default();
         let options = ExecOptions { stdout_limit: Some(max_bytes), ..ExecOptions::default() };
-        let result = exec(&connection, &command, options, &mut out).await;
-        let host_key = connection.host_key.clone();
-        tokio::spawn(connection.close());
-        result?;
+        exec(&mut lease, &command, options, &mut out).await?;
         if out.stdout_truncated {
             return Err(SshError::TooLarge { path: remote_path.to_owned(), limit: max_bytes });
         }
         check_success(&command, &out)?;
         tracing::info!(addr = %target.addr(), path = remote_path, bytes = out.stdout.len(), "downloaded");
-        Ok(Download { bytes: out.stdout, host_key })
+        Ok(Download { bytes: out.stdout, host_key: lease.host_key().clone() })
     };
     tokio::time::timeout(timeout, work).await.map_err(|_| SshError::Timeout {
         operation: format!("download from {}:{remote_path}", target.addr()),

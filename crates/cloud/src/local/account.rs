@@ -1,6 +1,9 @@
 //! Who the driver runs as: decides the login user and whether port 22 is available.
 
 use std::fs;
+use std::process::Command;
+
+use super::config::{DEFAULT_LOGIN_USER, LocalConfig};
 
 /// The effective user of this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,84 @@ impl Account {
     pub fn is_root(&self) -> bool {
         self.uid == 0
     }
+}
+
+/// The account VMs accept logins for (see [`LocalConfig::login_user`]), created when running
+/// as root and missing. Falls back to the driver's own account when it cannot be created.
+pub fn login_account(config: &LocalConfig, account: &Account) -> String {
+    let wanted = match &config.login_user {
+        Some(user) => user.clone(),
+        None if account.is_root() => DEFAULT_LOGIN_USER.to_string(),
+        None => return account.name.clone(),
+    };
+    if wanted == account.name || exists(&wanted) {
+        return wanted;
+    }
+    if !account.is_root() {
+        tracing::warn!(user = %wanted, "login account does not exist and only root can create it; using the driver's own");
+        return account.name.clone();
+    }
+    // Drivers in other processes may be doing the same; useradd is not safe to run twice at once.
+    let _lock = CreationLock::take();
+    if exists(&wanted) {
+        return wanted;
+    }
+    // `*` as password: no password login, yet not a locked account (sshd without PAM refuses those).
+    let created =
+        Command::new("useradd").args(["--create-home", "--shell", "/bin/bash", "--password", "*", &wanted]).output();
+    match created {
+        // Another driver may have created it at the same moment.
+        _ if exists(&wanted) => {
+            tracing::info!(user = %wanted, "login account for local VMs ready");
+            wanted
+        }
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            tracing::warn!(user = %wanted, error = %stderr.trim(), "cannot create the login account; using root");
+            account.name.clone()
+        }
+        Err(error) => {
+            tracing::warn!(user = %wanted, %error, "cannot run useradd; using root");
+            account.name.clone()
+        }
+    }
+}
+
+/// An exclusive `flock` on a file shared by every process of this machine, released on drop.
+struct CreationLock(Option<fs::File>);
+
+impl CreationLock {
+    fn take() -> CreationLock {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(std::env::temp_dir().join("tumblebug-local-useradd.lock"));
+        match file {
+            Ok(file) => {
+                // SAFETY: flock on a descriptor we own; blocks until the lock is ours.
+                unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+                CreationLock(Some(file))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot open the account creation lock; creating without it");
+                CreationLock(None)
+            }
+        }
+    }
+}
+
+impl Drop for CreationLock {
+    fn drop(&mut self) {
+        if let Some(file) = &self.0 {
+            // SAFETY: as above; closing the file would release it too.
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(file), libc::LOCK_UN) };
+        }
+    }
+}
+
+fn exists(user: &str) -> bool {
+    fs::read_to_string("/etc/passwd").is_ok_and(|passwd| passwd.lines().any(|l| l.split(':').next() == Some(user)))
 }
 
 /// The second field of the `Uid:` line (real, effective, saved, fs).

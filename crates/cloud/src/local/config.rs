@@ -7,6 +7,9 @@ use std::time::Duration;
 /// Where OpenSSH's server usually lives on Debian-like systems.
 pub const DEFAULT_SSHD_PATH: &str = "/usr/sbin/sshd";
 
+/// The account of a cloud image that Tumblebug assumes by default (reference §6).
+pub const DEFAULT_LOGIN_USER: &str = "cb-user";
+
 /// Configuration of the local cloud.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalConfig {
@@ -31,6 +34,11 @@ pub struct LocalConfig {
     /// Off by default: like cloud VMs, local VMs outlive the Tumblebug process and are
     /// re-adopted by the next one.
     pub stop_on_drop: bool,
+    /// The account VMs accept logins for. Unset: as root, [`DEFAULT_LOGIN_USER`] (created
+    /// with a home of its own when missing, as a cloud image has its default account), so
+    /// commands run in a fresh account rather than in root's shell set-up; otherwise the user
+    /// running the driver.
+    pub login_user: Option<String>,
 }
 
 impl LocalConfig {
@@ -45,6 +53,7 @@ impl LocalConfig {
             terminated_ttl: Duration::from_secs(600),
             start_timeout: Duration::from_secs(10),
             stop_on_drop: false,
+            login_user: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use ssh_key::{HashAlg, PublicKey};
 use tokio::sync::Mutex;
 
-use super::account::Account;
+use super::account::{Account, login_account};
 use super::config::LocalConfig;
 use super::native;
 use super::offers;
@@ -36,6 +36,7 @@ const DEFAULT_DISK_GB: u32 = 10;
 pub struct LocalDriver {
     config: LocalConfig,
     account: Account,
+    login_user: String,
     state_path: PathBuf,
     inner: Mutex<Inner>,
 }
@@ -70,13 +71,14 @@ impl LocalDriver {
             }
         }
         let account = Account::current();
-        Ok(LocalDriver { config, account, state_path, inner: Mutex::new(Inner { state, procs }) })
+        let login_user = login_account(&config, &account);
+        Ok(LocalDriver { config, account, login_user, state_path, inner: Mutex::new(Inner { state, procs }) })
     }
 
-    /// The account every VM accepts logins for: the user running this driver (root when run
-    /// as root). The VM user name of a create request is recorded but does not change it.
+    /// The account every VM accepts logins for (see [`LocalConfig::login_user`]). The VM user
+    /// name of a create request is recorded but does not change it.
     pub fn login_user(&self) -> &str {
-        &self.account.name
+        &self.login_user
     }
 
     /// True when VMs listen on high ports (2200 + n) rather than port 22: always without
@@ -522,7 +524,7 @@ impl CloudDriver for LocalDriver {
 
         let csp_id = new_id("vm");
         let dir = self.vm_dir(&csp_id);
-        let listen = Listen { ip, port, login_user: &self.account.name };
+        let listen = Listen { ip, port, login_user: &self.login_user };
         if let Err(e) = dir.prepare(&public_key, &listen) {
             let _ = dir.remove();
             return Err(CloudError::Transient(format!("cannot prepare local VM {csp_id}: {e}")));
@@ -536,6 +538,7 @@ impl CloudDriver for LocalDriver {
             public_ip: ip.to_string(),
             private_ip: ip.to_string(),
             ssh_port: port,
+            login_user: self.login_user.clone(),
             spec_name: spec.spec_name,
             image_name: spec.image_name,
             root_disk_type: spec.root_disk_type.unwrap_or_else(|| "local".to_string()),

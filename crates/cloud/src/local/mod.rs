@@ -9,14 +9,18 @@
 //!
 //! # Root and user mode
 //!
-//! - As root, sshd listens on port 22 of the VM's address and the login user is `root`
-//!   (`PermitRootLogin prohibit-password`: keys only). If port 22 cannot be bound there (a
-//!   system sshd on `0.0.0.0:22`), that VM falls back to the user-mode port.
+//! - As root, sshd listens on port 22 of the VM's address and the login user is `cb-user`
+//!   (created with a home of its own when missing, like a cloud image's default account, so
+//!   commands do not run in root's shell set-up; [`LocalConfig::login_user`] picks another).
+//!   If port 22 cannot be bound there (a system sshd on `0.0.0.0:22`), that VM falls back to
+//!   the user-mode port.
 //! - As an ordinary user (or with [`LocalConfig::user_mode`]), sshd listens on 2200 + n and
 //!   only the current user can log in.
 //!
-//! Either way the VM user name of a create request maps to the account running the driver
-//! ([`LocalDriver::login_user`]); [`VmHandle::ssh_port`](crate::VmHandle) tells the port.
+//! Either way the VM user name of a create request maps to the login account
+//! ([`LocalDriver::login_user`], reported in [`VmHandle::login_user`](crate::VmHandle) so the VM
+//! record carries it); [`VmHandle::ssh_port`](crate::VmHandle) tells the port. All local VMs of
+//! a machine share that account's home directory.
 //!
 //! # Lifecycle
 //!
@@ -43,7 +47,7 @@ mod process;
 mod sshd;
 mod state;
 
-pub use config::{DEFAULT_SSHD_PATH, LocalConfig};
+pub use config::{DEFAULT_LOGIN_USER, DEFAULT_SSHD_PATH, LocalConfig};
 pub use driver::{LocalDriver, PROVIDER};
 pub use native::{FAILED, RUNNING, STOPPED, TERMINATED, to_status};
 pub use state::LocalError;

@@ -75,6 +75,7 @@ impl VmRecord {
             public_ip,
             private_ip: self.private_ip.clone(),
             ssh_port: SSH_PORT,
+            login_user: String::new(),
             spec_name: self.spec_name.clone(),
             image_name: self.image_name.clone(),
             root_disk_type: self.root_disk_type.clone(),

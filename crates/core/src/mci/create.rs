@@ -494,7 +494,7 @@ impl Tumblebug {
     /// `postCommandResult` (reference §6).
     async fn run_post_command(&self, ns: &str, mci_id: &str, mut info: MciInfo) -> CoreResult<MciInfo> {
         let target = crate::remote::CommandTarget::default();
-        let result = self.run_mci_command(ns, mci_id, info.post_command.clone(), target).await;
+        let result = self.run_mci_command(ns, mci_id, info.post_command.clone(), target, "").await;
         let (results, message) = match result {
             Ok(results) => (results, None),
             Err(e) => (Vec::new(), Some(format!("postCommand not run: {e}"))),

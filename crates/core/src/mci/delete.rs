@@ -44,6 +44,7 @@ impl Tumblebug {
         }
         let mut deleted = Vec::new();
         self.release_associations_of(ns, id, &mci.vm).await;
+        self.forget_bastions_logged(ns, id, mci.vm.iter().map(|v| v.id.clone()).collect()).await;
         for vm in &mci.vm {
             let key = keys::vm(ns, id, &vm.id);
             self.engine().forget(&key);
@@ -59,6 +60,7 @@ impl Tumblebug {
         for kv in self.store.range(&format!("{}/", keys::mci(ns, id))).await? {
             self.store.delete(&kv.key).await?;
         }
+        self.drop_command_history(&keys::mci_command_history_prefix(ns, id)).await?;
         let key = keys::mci(ns, id);
         self.store.delete(&key).await?;
         deleted.push(format!("{key} [Done]"));
@@ -106,6 +108,7 @@ impl Tumblebug {
             }
         }
         self.release_associations(ns, mci, &vm).await;
+        self.forget_bastions_logged(ns, mci, vec![vm_id.to_string()]).await;
         let sg_key = keys::subgroup(ns, mci, &vm.sub_group_id);
         match repo::modify(self.store.as_ref(), &sg_key, "subGroup", |sg: &mut SubGroupInfo| {
             sg.vm_id.retain(|v| v != vm_id);
@@ -122,6 +125,7 @@ impl Tumblebug {
         }
         self.store.delete(&keys::vm(ns, mci, vm_id)).await?;
         self.engine().forget(&keys::vm(ns, mci, vm_id));
+        self.drop_command_history(&keys::command_history_prefix(ns, mci, vm_id)).await?;
         self.recount(ns, mci).await;
         Ok(())
     }

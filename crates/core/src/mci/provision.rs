@@ -37,6 +37,9 @@ pub(crate) fn apply_handle(vm: &mut VmInfo, h: &VmHandle) {
     vm.public_ip.clone_from(&h.public_ip);
     vm.private_ip.clone_from(&h.private_ip);
     vm.ssh_port = h.ssh_port;
+    if !h.login_user.is_empty() {
+        vm.vm_user_name.clone_from(&h.login_user);
+    }
     if !h.zone.is_empty() {
         vm.region.zone.clone_from(&h.zone);
     }
@@ -168,6 +171,9 @@ impl Tumblebug {
             Ok(()) => self.wait_until_settled(ns, mci, vm_id).await,
             Err(e) => Err(e),
         };
+        if result.is_ok() {
+            self.auto_register_bastion(ns, mci, vm_id).await;
+        }
         if let Err(e) = &result {
             let msg = e.to_string();
             let key = keys::vm(ns, mci, vm_id);

@@ -1,6 +1,7 @@
 //! `/ns/{nsId}/cmd/mci/{mciId}`: remote commands on the VMs of an MCI.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use tb_core::remote::CommandTarget;
@@ -8,7 +9,7 @@ use tb_model::mci::{MciCmdReq, MciSshCmdResult};
 use tb_model::resource::SimpleMsg;
 use utoipa::IntoParams;
 
-use super::json;
+use super::{Accepted, is_true, json, request_id, tracked};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::LenientJson;
@@ -31,20 +32,35 @@ pub struct CmdQuery {
     #[serde(rename = "labelSelector")]
     #[param(rename = "labelSelector")]
     pub label_selector: Option<String>,
+    /// `true`: answer 202 with the request id at once and run in the background.
+    #[serde(rename = "async")]
+    #[param(rename = "async")]
+    pub is_async: Option<String>,
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/cmd/mci/{mciId}", tag = TAG,
     params(("nsId" = String, Path), ("mciId" = String, Path), CmdQuery), request_body = MciCmdReq,
     responses((status = 200, description = "one result per VM: commands, stdout and stderr by index, err", body = MciSshCmdResult),
+              (status = 202, description = "`async=true`: accepted; follow `GET /ns/{nsId}/stream/cmd/mci/{mciId}?xRequestId=` or `GET /request/{xRequestId}`", body = Accepted),
               (status = 400, body = SimpleMsg), (status = 404, body = SimpleMsg)))]
 pub async fn run_command(
     State(s): State<AppState>,
     Path((ns, mci)): Path<(String, String)>,
     Query(q): Query<CmdQuery>,
+    headers: HeaderMap,
+    uri: OriginalUri,
     LenientJson(req): LenientJson<MciCmdReq>,
 ) -> ApiResult<Response> {
     let target = CommandTarget { sub_group_id: q.sub_group_id, vm_id: q.vm_id, label_selector: q.label_selector };
-    Ok(json(MciSshCmdResult { results: s.tb.run_mci_command(&ns, &mci, req, target).await? }))
+    let id = request_id(&headers);
+    let body = serde_json::to_value(&req).unwrap_or_default();
+    let tb = s.tb.clone();
+    tb.open_command_stream(&ns, &mci, &id);
+    let work = async move {
+        let results = tb.run_mci_command(&ns, &mci, req, target, &id).await?;
+        Ok(MciSshCmdResult { results })
+    };
+    tracked(&s, &headers, &uri, "POST", body, is_true(q.is_async.as_deref()), work).await
 }
 
 #[utoipa::path(delete, path = "/ns/{nsId}/mci/{mciId}/vm/{vmId}/sshHostKey", tag = TAG,

@@ -2,17 +2,17 @@
 //! and deleting multi-cloud infrastructures.
 
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
 use tb_core::mci::CreateOptions;
 use tb_core::resource::ListFilter;
 use tb_model::lifecycle::DeleteOption;
 use tb_model::mci::*;
 use tb_model::resource::{Exists, IdList, SimpleMsg};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
-use super::{is_true, json};
+use super::{Accepted, is_true, json, tracked};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::LenientJson;
@@ -25,10 +25,6 @@ fn legacy(uri: &OriginalUri) -> bool {
     uri.0.path().contains("/mcis")
 }
 
-fn request_id(headers: &HeaderMap) -> String {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
@@ -39,55 +35,6 @@ pub struct CreateQuery {
     #[serde(rename = "async")]
     #[param(rename = "async")]
     pub is_async: Option<String>,
-}
-
-/// Answer of an asynchronous request.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Accepted {
-    pub x_request_id: String,
-    pub message: String,
-}
-
-/// Runs `work` as a tracked request: synchronously (answering its result) or, with
-/// `async=true`, in the background (answering 202 with the request id).
-async fn tracked<T, F>(
-    s: &AppState,
-    headers: &HeaderMap,
-    uri: &OriginalUri,
-    method: &str,
-    body: serde_json::Value,
-    is_async: bool,
-    work: F,
-) -> ApiResult<Response>
-where
-    T: Serialize + Send + Sync + 'static,
-    F: std::future::Future<Output = Result<T, tb_core::CoreError>> + Send + 'static,
-{
-    let id = request_id(headers);
-    let track = s.tb.track(&id, method, &uri.0.to_string(), body).await.ok();
-    let run = async move {
-        let result = work.await;
-        if let Some(t) = &track {
-            match &result {
-                Ok(v) => t.succeed(v).await,
-                Err(e) => t.fail(&e.to_string()).await,
-            }
-        }
-        result
-    };
-    // The work runs in its own task either way: a client that disconnects from a synchronous
-    // request must not cancel provisioning half-way (dropping a JoinHandle detaches).
-    let handle = tokio::spawn(run);
-    if is_async {
-        let body =
-            Accepted { x_request_id: id, message: "accepted; follow GET /tumblebug/request/{xRequestId}".into() };
-        return Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response());
-    }
-    match handle.await {
-        Ok(result) => Ok(json(result?)),
-        Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("request task failed: {e}"))),
-    }
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/mci", tag = TAG, params(("nsId" = String, Path), CreateQuery), request_body = MciReq,

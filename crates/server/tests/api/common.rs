@@ -60,7 +60,57 @@ pub async fn build_with(
     (tb_server::router(state, auth), cloud)
 }
 
+/// The application with simulated clouds and local regions (`lo{octet}`, `lo{octet}x`) whose VMs are
+/// real sshd processes on `127.{octet}.1.n`; each test picks its own octet so that parallel
+/// tests never share addresses. Needs openssh-server.
+pub async fn build_local(dir: &std::path::Path, octet: u8) -> Router {
+    let store: Arc<dyn tb_store::Store> = Arc::new(tb_store::RedbStore::open(dir.join("tb.redb")).unwrap());
+    let sim_store: Arc<dyn tb_store::Store> = Arc::new(tb_store::RedbStore::open(dir.join("sim.redb")).unwrap());
+    // A second region (`lo{octet}x`) for tests that spread VMs.
+    let regions = vec![format!("lo{octet}"), format!("lo{octet}x")];
+    let mut catalog = tb_catalog::Catalog::builtin();
+    tb_cloud::local::catalog_facts(&regions, (37.5, 127.0), &mut catalog);
+    let config = SimConfig { time_factor: 0.0, seed: 7, ..SimConfig::default() };
+    let cloud =
+        Arc::new(SimCloud::builder(Arc::new(catalog.clone())).config(config).store(sim_store).build().await.unwrap());
+    let mut local = tb_cloud::local::LocalConfig::new(regions, dir.join("local"));
+    local.address_base = std::net::Ipv4Addr::new(127, octet, 0, 0);
+    local.stop_on_drop = true;
+    let clouds = Arc::new(tb_core::Clouds::new("sim"));
+    clouds.add_driver("sim", Arc::new(SimDriver::new(cloud.clone())));
+    clouds.add_driver("local", Arc::new(tb_cloud::local::LocalDriver::new(local).unwrap()));
+    clouds.set_provider_driver(tb_cloud::local::PROVIDER, "local");
+    let view = Arc::new(tb_core::CatalogView::new(catalog));
+    let engine = tb_core::limits::EngineConfig {
+        poll_interval: std::time::Duration::from_millis(5),
+        status_cache: std::time::Duration::ZERO,
+        ..tb_core::limits::EngineConfig::default()
+    };
+    let tb = tb_core::Tumblebug::with_config(store, view, clouds, engine).await.unwrap();
+    let state = tb_server::AppState { tb, sim: Some(cloud), assets_dir: None };
+    tb_server::router(state, tb_server::AuthConfig::default())
+}
+
 impl TestApp {
+    /// See [`build_local`].
+    pub async fn with_local(octet: u8) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let router = build_local(dir.path(), octet).await;
+        TestApp { router, dir, auth_header: None }
+    }
+
+    /// Namespace `ns` and an MCI `mci` of `n` local VMs (`g1-1..g1-n`) in region `lo{octet}`.
+    pub async fn local_mci(&self, ns: &str, mci: &str, octet: u8, n: usize) -> Value {
+        let r = self.post("/tumblebug/ns", &format!(r#"{{"name":"{ns}"}}"#)).await;
+        assert!(r.status == 200 || r.status == 409, "{}", r.text);
+        let req = serde_json::json!({"name": mci, "subGroups": [{"name": "g1", "subGroupSize": n,
+            "specId": format!("local+lo{octet}+local-1x1"), "imageId": "local+all+local-debian"}]});
+        let r = self.post(&format!("/tumblebug/ns/{ns}/mciDynamic"), &req.to_string()).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["status"], format!("Running:{n} (R:{n}/{n})"), "{}", r.text);
+        r.body
+    }
+
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let router = build(dir.path(), tb_server::AuthConfig::default(), None).await;

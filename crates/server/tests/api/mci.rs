@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, assert_error};
 
 /// First catalog spec and image of a connection, as ids usable in `mciDynamic`.
-async fn spec_and_image(app: &TestApp, conn: &str, provider: &str) -> (String, String) {
+pub(crate) async fn spec_and_image(app: &TestApp, conn: &str, provider: &str) -> (String, String) {
     let r = app.get(&format!("/tumblebug/ns/system/resources/spec?filterKey=connectionName&filterVal={conn}")).await;
     let specs = r.body["spec"].as_array().unwrap();
     // A small, cheap shape keeps vCPU quotas out of the way.

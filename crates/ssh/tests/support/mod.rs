@@ -1,4 +1,5 @@
 //! Real OpenSSH `sshd` processes on loopback addresses for the tests.
+#![allow(dead_code, reason = "each test binary uses its own part of the helpers")]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -79,6 +80,16 @@ impl Lab {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Generates another user key and authorizes it on every server of the lab.
+    pub fn add_user_key(&self, name: &str) -> KeyPair {
+        use std::io::Write;
+        let key = keygen(self.path(), name);
+        let mut authorized =
+            std::fs::OpenOptions::new().append(true).open(self.path().join("authorized_keys")).unwrap();
+        authorized.write_all(key.public.as_bytes()).unwrap();
+        key
     }
 
     /// A target for `sshd`, logging in with the lab's user key.
@@ -188,6 +199,21 @@ impl Sshd {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// How many logins the server accepted so far (one per authenticated connection).
+    pub fn accepted_logins(&self) -> usize {
+        self.log_text().lines().filter(|line| line.contains("Accepted publickey")).count()
+    }
+
+    /// Kills the server's per-connection processes, so every connection to it drops, as when
+    /// the machine reboots; the listener keeps running.
+    pub fn kill_connections(&self) {
+        let pids = descendants(self.child.id());
+        if !pids.is_empty() {
+            let status = Command::new("kill").arg("-KILL").args(pids.iter().map(u32::to_string)).status().unwrap();
+            assert!(status.success(), "kill failed");
+        }
+    }
+
     /// Kills the listening server (idempotent).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
@@ -199,4 +225,27 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Every process below `root` in the process tree, read from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some(after_comm) = stat.rfind(')').map(|end| &stat[end + 1..]) else { continue };
+        if let Some(ppid) = after_comm.split_whitespace().nth(1).and_then(|ppid| ppid.parse::<u32>().ok()) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        index += 1;
+    }
+    found.remove(0);
+    found
 }

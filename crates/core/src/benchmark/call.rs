@@ -1,0 +1,68 @@
+//! HTTP calls to the agents: `GET http://{publicIP}:1324/milkyway/{action}` with a JSON body,
+//! as Tumblebug calls CB-Milkyway.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tb_model::mci::VmInfo;
+
+use super::AGENT_PORT;
+
+/// Longest a single agent call may take (a default benchmark runs for tens of seconds).
+const CALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The agent's address of a VM.
+pub(super) fn agent_base(vm: &VmInfo) -> String {
+    format!("http://{}:{AGENT_PORT}", vm.public_ip)
+}
+
+/// One agent call; any failure (unreachable, HTTP error, bad JSON) is a message naming the VM.
+pub(super) async fn agent_get<B: Serialize, T: DeserializeOwned>(
+    http: &reqwest::Client,
+    vm: &VmInfo,
+    path: &str,
+    query: &[(String, String)],
+    body: &B,
+) -> Result<T, String> {
+    let mut url = format!("{}{path}", agent_base(vm));
+    for (i, (k, v)) in query.iter().enumerate() {
+        url.push(if i == 0 { '?' } else { '&' });
+        url.push_str(&format!("{}={}", encode(k), encode(v)));
+    }
+    let resp = http
+        .get(&url)
+        .json(body)
+        .timeout(CALL_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("agent of VM {} at {url} cannot be reached: {e}", vm.id))?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| format!("agent of VM {}: {e}", vm.id))?;
+    if !status.is_success() {
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or(text);
+        return Err(format!("agent of VM {} answered {status}: {message}", vm.id));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("agent of VM {} answered unreadable JSON: {e}", vm.id))
+}
+
+/// The shared HTTP client (connection pooling, no proxy: agents are reached directly).
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap_or_default()
+}
+
+/// Percent-encoding of a query component (unreserved characters kept).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

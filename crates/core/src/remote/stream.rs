@@ -1,0 +1,143 @@
+//! Live events of command requests, by request id, for `GET /stream/cmd/mci/{id}` (SSE).
+//!
+//! An asynchronous request answers before its client can subscribe, so every stream keeps
+//! its events (a bounded backlog) and a subscriber first gets the backlog, then the live
+//! events. Ended streams stay readable for [`RETENTION`], then are forgotten.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tb_model::command::{CommandStreamEvent, CommandStreamEventType};
+use tokio::sync::broadcast;
+
+/// How long an ended stream can still be read.
+const RETENTION: Duration = Duration::from_secs(600);
+/// Events kept for late subscribers; beyond it, further log lines are only sent live.
+const BACKLOG: usize = 20_000;
+/// Events buffered per live subscriber before it is told it lagged.
+const LIVE_BUFFER: usize = 4_096;
+
+struct Stream {
+    ns: String,
+    mci: String,
+    backlog: Vec<CommandStreamEvent>,
+    live: broadcast::Sender<CommandStreamEvent>,
+    ended: Option<Instant>,
+}
+
+/// What a subscriber gets: the events so far, then (unless the stream has ended) the rest.
+pub struct Subscription {
+    pub backlog: Vec<CommandStreamEvent>,
+    pub live: Option<broadcast::Receiver<CommandStreamEvent>>,
+}
+
+/// Every command stream of this process.
+#[derive(Default)]
+pub struct CommandStreams {
+    streams: Mutex<HashMap<String, Stream>>,
+}
+
+impl CommandStreams {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Stream>> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.streams.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts the stream of a request (ended streams past their retention are dropped here).
+    /// Opening a running stream again keeps it.
+    pub(super) fn open(&self, id: &str, ns: &str, mci: &str) {
+        if id.is_empty() {
+            return;
+        }
+        let mut streams = self.lock();
+        streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
+        // Opened already for this request (before its work started): keep what it has.
+        if streams.get(id).is_some_and(|s| s.ended.is_none() && s.ns == ns && s.mci == mci) {
+            return;
+        }
+        let (live, _) = broadcast::channel(LIVE_BUFFER);
+        streams.insert(
+            id.to_string(),
+            Stream { ns: ns.to_string(), mci: mci.to_string(), backlog: Vec::new(), live, ended: None },
+        );
+    }
+
+    /// Records and sends one event; `CommandDone` ends the stream.
+    pub(super) fn publish(&self, id: &str, event: CommandStreamEvent) {
+        if id.is_empty() {
+            return;
+        }
+        let mut streams = self.lock();
+        let Some(stream) = streams.get_mut(id) else { return };
+        let done = event.kind == CommandStreamEventType::CommandDone;
+        if stream.backlog.len() < BACKLOG || event.kind != CommandStreamEventType::CommandLog {
+            stream.backlog.push(event.clone());
+        }
+        // No receiver is fine: nobody is watching live.
+        let _ = stream.live.send(event);
+        if done {
+            stream.ended = Some(Instant::now());
+        }
+    }
+
+    /// The stream of request `id` on this MCI, if this process has it.
+    pub fn subscribe(&self, ns: &str, mci: &str, id: &str) -> Option<Subscription> {
+        let streams = self.lock();
+        let stream = streams.get(id).filter(|s| s.ns == ns && s.mci == mci)?;
+        // Taken under the lock that publish holds: no event falls between backlog and live.
+        let live = stream.ended.is_none().then(|| stream.live.subscribe());
+        Some(Subscription { backlog: stream.backlog.clone(), live })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: CommandStreamEventType, vm: &str) -> CommandStreamEvent {
+        CommandStreamEvent {
+            kind,
+            vm_id: vm.into(),
+            command_index: 1,
+            timestamp: String::new(),
+            status: None,
+            log: None,
+            summary: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn late_subscribers_get_the_backlog_then_live_events() {
+        let hub = CommandStreams::default();
+        hub.open("r1", "ns", "m");
+        hub.publish("r1", event(CommandStreamEventType::CommandStatus, "g1-1"));
+        let mut sub = hub.subscribe("ns", "m", "r1").unwrap();
+        assert_eq!(sub.backlog.len(), 1);
+        hub.publish("r1", event(CommandStreamEventType::CommandLog, "g1-1"));
+        hub.publish("r1", event(CommandStreamEventType::CommandDone, ""));
+        let live = sub.live.as_mut().unwrap();
+        assert_eq!(live.recv().await.unwrap().kind, CommandStreamEventType::CommandLog);
+        assert_eq!(live.recv().await.unwrap().kind, CommandStreamEventType::CommandDone);
+        // After the end: everything from the backlog, nothing live.
+        let after = hub.subscribe("ns", "m", "r1").unwrap();
+        assert_eq!(after.backlog.len(), 3);
+        assert!(after.live.is_none());
+        // Another MCI's or an unknown id is not served.
+        assert!(hub.subscribe("ns", "other", "r1").is_none());
+        assert!(hub.subscribe("ns", "m", "r2").is_none());
+    }
+
+    #[test]
+    fn backlog_is_bounded_for_log_lines_only() {
+        let hub = CommandStreams::default();
+        hub.open("r", "ns", "m");
+        for _ in 0..BACKLOG + 10 {
+            hub.publish("r", event(CommandStreamEventType::CommandLog, "g1-1"));
+        }
+        hub.publish("r", event(CommandStreamEventType::CommandDone, ""));
+        let sub = hub.subscribe("ns", "m", "r").unwrap();
+        assert_eq!(sub.backlog.len(), BACKLOG + 1);
+        assert_eq!(sub.backlog.last().unwrap().kind, CommandStreamEventType::CommandDone);
+    }
+}
