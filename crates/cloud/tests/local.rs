@@ -377,3 +377,64 @@ async fn other_connections_and_bad_input_are_rejected() {
     outside.address_base = Ipv4Addr::new(10, 0, 0, 0);
     assert!(LocalDriver::new(outside).is_err());
 }
+
+/// Under root, the same checks as an ordinary account: a child test process runs
+/// [`as_ordinary_user`] with that account's uid and gid.
+#[tokio::test]
+async fn works_as_an_ordinary_user() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return as_ordinary_user_checks().await;
+    }
+    let user = "tb-ordinary";
+    if !std::fs::read_to_string("/etc/passwd").unwrap().lines().any(|l| l.starts_with(&format!("{user}:"))) {
+        // Another test process may create it at the same moment; only the outcome matters.
+        let _ = Command::new("useradd").args(["--create-home", "--password", "*", user]).status();
+    }
+    let id = |flag: &str| -> u32 {
+        String::from_utf8(Command::new("id").args([flag, user]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (uid, gid) = (id("-u"), id("-g"));
+    let out = std::os::unix::process::CommandExt::gid(
+        std::os::unix::process::CommandExt::uid(&mut Command::new(std::env::current_exe().unwrap()), uid),
+        gid,
+    )
+    .args(["--ignored", "--exact", "as_ordinary_user", "--nocapture"])
+    .env("HOME", format!("/home/{user}"))
+    .env("TMPDIR", "/tmp")
+    .output()
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the checks ran: {text}");
+}
+
+/// Run by [`works_as_an_ordinary_user`] (ignored on its own: it must not run as root).
+#[tokio::test]
+#[ignore]
+async fn as_ordinary_user() {
+    // SAFETY: getuid has no preconditions.
+    assert_ne!(unsafe { libc::getuid() }, 0, "run through works_as_an_ordinary_user");
+    as_ordinary_user_checks().await;
+}
+
+async fn as_ordinary_user_checks() {
+    let dir = TempDir::new().unwrap();
+    let mut config = config(dir.path(), 209);
+    config.user_mode = false;
+    let driver = LocalDriver::new(config).unwrap();
+    assert!(driver.user_mode(), "without root, VMs use high ports");
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string();
+    assert_eq!(driver.login_user(), me);
+    let key = client_key(dir.path());
+    let spec = prepare(&driver, "lo1", &key).await;
+    let vm = driver.create_vm(&conn("lo1"), with_token(&spec, "vm-ordinary")).await.unwrap();
+    assert_eq!(vm.ssh_port, 2201);
+    assert_eq!(vm.login_user, me);
+    assert_eq!(stdout(&ssh(&driver, &vm, &key, None, "id -un")).trim(), me);
+    driver.terminate_vm(&conn("lo1"), &vm.csp_id).await.unwrap();
+}

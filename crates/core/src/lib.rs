@@ -41,6 +41,9 @@ pub struct Tumblebug {
     engine: Arc<mci::Engine>,
     latency: Arc<placement::Latency>,
     streams: Arc<remote::CommandStreams>,
+    /// SSH connections kept for reuse (one per VM and login; one per bastion for all the VMs
+    /// behind it).
+    ssh: tb_ssh::SshPool,
     /// Calls to the benchmark agents.
     http: reqwest::Client,
     /// The agent binary `installBenchmarkAgent` uploads (see [`benchmark::default_agent_binary`]).
@@ -74,6 +77,7 @@ impl Tumblebug {
             engine,
             latency: Arc::default(),
             streams: Arc::default(),
+            ssh: tb_ssh::SshPool::default(),
             http: benchmark::client(),
             agent_binary: Arc::new(std::sync::RwLock::new(benchmark::default_agent_binary())),
         };

@@ -40,6 +40,65 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// Busy CPU time of the whole machine so far (all processes: the server and the VMs' sshd).
+fn machine_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(8)
+                .enumerate()
+                .filter(|(i, _)| *i != 3 && *i != 4)
+                .map(|(_, v)| v.parse::<u64>().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+/// How to reach every VM the way Tumblebug does: targets and the subnet's bastion.
+async fn raw_routes(router: &axum::Router, vms: usize) -> (Vec<tb_ssh::SshTarget>, Option<tb_ssh::Bastion>) {
+    let (_, access) =
+        call(router, "GET", "/tumblebug/ns/bench/mci/fan?option=accessinfo&accessInfoOption=showSshKey", None).await;
+    let infos = access["MciSubGroupAccessInfo"][0]["MciVmAccessInfo"].as_array().expect("access info").clone();
+    assert_eq!(infos.len(), vms);
+    let target = |v: &Value, host: &str| tb_ssh::SshTarget {
+        host: host.to_string(),
+        port: v["sshPort"].as_u64().expect("port") as u16,
+        user: v["vmUserName"].as_str().expect("user").to_string(),
+        private_key: v["privateKey"].as_str().expect("key").to_string(),
+    };
+    let (_, b) = call(router, "GET", "/tumblebug/ns/bench/mci/fan/vm/g1-1/bastion", None).await;
+    let bastion_id = b[0]["vmId"].as_str().unwrap_or_default().to_string();
+    let bastion = infos.iter().find(|v| v["vmId"] == bastion_id.as_str()).map(|v| tb_ssh::Bastion {
+        target: target(v, v["publicIP"].as_str().expect("ip")),
+        check: tb_ssh::HostKeyCheck::Ignore,
+    });
+    let targets = infos.iter().map(|v| target(v, v["privateIP"].as_str().expect("ip"))).collect();
+    (targets, bastion)
+}
+
+/// `hostname` on the targets at once through one pool, as Tumblebug's SSH layer does, but
+/// without Tumblebug (HTTP, store, history): the floor that sshd and the machine set.
+async fn raw_fanout(pool: &tb_ssh::SshPool, targets: &[tb_ssh::SshTarget], bastion: Option<&tb_ssh::Bastion>) {
+    let commands = vec!["hostname".to_string()];
+    let runs = targets.iter().map(|t| {
+        // The bastion reaches itself directly, as Tumblebug does (local VMs: private = public IP).
+        let via = bastion.filter(|b| b.target.host != t.host);
+        let commands = commands.clone();
+        async move { pool.run_commands(t, via, &tb_ssh::HostKeyCheck::Ignore, &commands, Duration::from_secs(60)).await }
+    });
+    for r in futures::future::join_all(runs).await {
+        let r = r.expect("raw run");
+        assert!(r.error.is_none(), "{:?}", r.error);
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -99,6 +158,22 @@ fn main() {
             assert_eq!(results.len(), vms);
             assert!(results.iter().all(|r| r["err"].is_null()), "{v}");
         }
+        // The floor: the same sessions through tb-ssh's pool alone, side by side.
+        let (targets, bastion) = raw_routes(&router, vms).await;
+        let pool = tb_ssh::SshPool::default();
+        raw_fanout(&pool, &targets, bastion.as_ref()).await;
+        let (mut raw_one, mut raw_all, mut machine_all) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let t = Instant::now();
+            raw_fanout(&pool, &targets[..1], bastion.as_ref()).await;
+            raw_one.push(t.elapsed());
+            let m = machine_cpu();
+            let t = Instant::now();
+            raw_fanout(&pool, &targets, bastion.as_ref()).await;
+            raw_all.push(t.elapsed());
+            machine_all.push(machine_cpu().saturating_sub(m));
+        }
+        let (raw_one, raw_all, machine) = (median(raw_one), median(raw_all), median(machine_all));
         let (one, all, cpu) = (median(one), median(all), median(cpu_all));
         println!("| measure | value |");
         println!("|---|---|");
@@ -107,6 +182,20 @@ fn main() {
         println!("| `hostname` on {vms} VMs in one call, median | {:.1} ms |", all.as_secs_f64() * 1e3);
         println!("| ratio (bar ≤ 2) | {:.2} |", all.as_secs_f64() / one.as_secs_f64());
         println!("| server CPU time per VM (user + system) | {:.2} ms |", cpu.as_secs_f64() * 1e3 / vms as f64);
+        println!("| floor: the same sessions through tb-ssh alone, 1 VM | {:.1} ms |", raw_one.as_secs_f64() * 1e3);
+        println!(
+            "| floor: {vms} VMs | {:.1} ms (ratio {:.2}) |",
+            raw_all.as_secs_f64() * 1e3,
+            raw_all.as_secs_f64() / raw_one.as_secs_f64()
+        );
+        println!(
+            "| machine CPU per VM in the floor run (sshd session, shell, `hostname`, client) | {:.2} ms |",
+            machine.as_secs_f64() * 1e3 / vms as f64
+        );
+        println!(
+            "| Tumblebug's {vms}-VM call / floor's {vms}-VM run | {:.2} |",
+            all.as_secs_f64() / raw_all.as_secs_f64()
+        );
         let (s, v) = call(&router, "DELETE", "/tumblebug/ns/bench/mci/fan?option=terminate", None).await;
         assert_eq!(s, 200, "{v}");
     });

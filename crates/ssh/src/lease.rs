@@ -71,7 +71,8 @@ impl<'a> Lease<'a> {
         let opened = self.connection.session().await;
         let opened = match (opened, self.retry.take()) {
             (Err(error), Some(retry)) => {
-                tracing::debug!(addr = %retry.target.addr(), user = %retry.target.user, %error, "pooled connection is stale, reconnecting");
+                let (addr, user) = (retry.target.addr(), &retry.target.user);
+                tracing::debug!(%addr, %user, %error, "pooled connection is stale, reconnecting");
                 retry.pool.evict(&retry.key, &self.connection);
                 *self = retry.pool.lease(retry.target, retry.bastion, retry.check, false).await?;
                 self.connection.session().await

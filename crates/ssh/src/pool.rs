@@ -246,7 +246,8 @@ impl SshPool {
             Err(error)
                 if !matches!(error, russh::Error::ChannelOpenFailure(_)) && jump_connection.opened_at < started =>
             {
-                tracing::debug!(bastion = %bastion.target.addr(), %error, "pooled bastion connection is stale, reconnecting");
+                let addr = bastion.target.addr();
+                tracing::debug!(bastion = %addr, %error, "pooled bastion connection is stale, reconnecting");
                 self.evict(jump_key, &jump_connection);
                 jump_connection = jump().await.map_err(via(bastion))?;
                 jump_connection.tunnel(target).await

@@ -246,11 +246,11 @@ impl Tumblebug {
         };
         let (target, bastion, check) = (&route.target, route.bastion.as_ref(), &route.check);
         let outcome: Result<RunOutcome, SshError> = if ctx.request_id.is_empty() {
-            tb_ssh::run_commands(target, bastion, check, commands, ctx.timeout).await
+            self.ssh.run_commands(target, bastion, check, commands, ctx.timeout).await
         } else {
             let (tx, rx) = mpsc::unbounded_channel();
             let forward = tokio::spawn(self.clone().forward_lines(ctx.request_id.clone(), vm.id.clone(), index, rx));
-            let outcome = tb_ssh::run_commands_live(target, bastion, check, commands, ctx.timeout, tx).await;
+            let outcome = self.ssh.run_commands_live(target, bastion, check, commands, ctx.timeout, tx).await;
             // The sender is gone once the run returns: the forwarder drains and ends.
             let _ = forward.await;
             outcome

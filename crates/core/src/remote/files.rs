@@ -44,7 +44,9 @@ impl Tumblebug {
                 };
                 match tb.ssh_route(&ns, &vm, &user).await {
                     Ok(r) => {
-                        match tb_ssh::upload(&r.target, r.bastion.as_ref(), &r.check, &path, &bytes, TRANSFER_TIMEOUT)
+                        match tb
+                            .ssh
+                            .upload(&r.target, r.bastion.as_ref(), &r.check, &path, &bytes, TRANSFER_TIMEOUT)
                             .await
                         {
                             Ok(key) => {
@@ -85,7 +87,7 @@ impl Tumblebug {
         }
         let vm = self.vm_doc(ns, mci, vm_id).await?.value;
         let r = self.ssh_route(ns, &vm, user).await.map_err(CoreError::Conflict)?;
-        match tb_ssh::download(&r.target, r.bastion.as_ref(), &r.check, path, max_bytes, TRANSFER_TIMEOUT).await {
+        match self.ssh.download(&r.target, r.bastion.as_ref(), &r.check, path, max_bytes, TRANSFER_TIMEOUT).await {
             Ok(d) => Ok(d.bytes),
             Err(tb_ssh::SshError::TooLarge { .. }) => {
                 Err(CoreError::invalid(format!("{path} is larger than the limit of {max_bytes} bytes")))
@@ -108,7 +110,9 @@ impl Tumblebug {
         bytes: &[u8],
     ) -> Result<(), String> {
         let r = self.ssh_route(ns, vm, user).await?;
-        let key = tb_ssh::upload(&r.target, r.bastion.as_ref(), &r.check, path, bytes, TRANSFER_TIMEOUT)
+        let key = self
+            .ssh
+            .upload(&r.target, r.bastion.as_ref(), &r.check, path, bytes, TRANSFER_TIMEOUT)
             .await
             .map_err(|e| e.full_message())?;
         if vm.ssh_host_key_info.is_none() {
