@@ -2,7 +2,8 @@
 //! alternating runs, medians printed as a markdown table: measure | sysbench | agent | ratio.
 //!
 //! Environment: `VS_SYSBENCH_SECONDS` (per run, default 10), `VS_SYSBENCH_RUNS` (default 3),
-//! `VS_SYSBENCH_ONLY` (comma-separated measures, e.g. `cpus,memR`).
+//! `VS_SYSBENCH_ONLY` (comma-separated measures, e.g. `cpus,memR`), `VS_SYSBENCH_DIR` (where
+//! both put their fileio files; e.g. a tmpfs to take the disk's fsync latency out).
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -77,8 +78,9 @@ fn main() -> ExitCode {
         },
     ];
 
-    let sysbench_dir = tempfile::tempdir().expect("temp dir");
-    let agent_dir = tempfile::tempdir().expect("temp dir");
+    let base = std::env::var_os("VS_SYSBENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let sysbench_dir = tempfile::tempdir_in(&base).expect("temp dir");
+    let agent_dir = tempfile::tempdir_in(&base).expect("temp dir");
     let mut files_ready = false;
     let mut rows = Vec::new();
     for measure in &measures {

@@ -411,11 +411,10 @@ async fn local_region_vms_are_real_ssh_endpoints() {
     let boundary = "tbboundary42";
     let remote = shared.join("up dir").join("data.bin");
     let mut body = Vec::new();
-    for (name, value) in [("path", remote.to_str().unwrap())] {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes(),
-        );
-    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n{}\r\n", remote.display())
+            .into_bytes(),
+    );
     body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes());
     body.extend(&payload);
     body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());

@@ -216,7 +216,8 @@ impl Generator {
 pub fn run_fileio(set: &FileSet, params: &FileIoParams) -> io::Result<FileIoReport> {
     let writing = params.mode == FileMode::RandomWrite;
     let files: Vec<File> = (0..set.num_files)
-        .map(|i| OpenOptions::new().read(true).write(writing).open(set.path(i)))
+        // Read-write even for reads, as sysbench opens them.
+        .map(|i| OpenOptions::new().read(true).write(true).open(set.path(i)))
         .collect::<io::Result<_>>()?;
     let generator = Mutex::new(Generator {
         rng: SbRng::from_time(0),

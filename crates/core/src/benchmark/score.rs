@@ -3,24 +3,24 @@
 //!
 //! score = 100 × geometric mean over the measured workloads of (result / reference)
 //!
-//! The references are the agent's results on a machine of one modest cloud core
-//! (see [`REFERENCE`]), so a score of 100 means "like that machine", 200 "twice as fast" on
-//! average. The geometric mean keeps one huge number (page-cache file reads) from dominating,
+//! The references are the agent's results on a 2-vCPU cloud VM (see [`REFERENCE`]), so a
+//! score of 100 means "like that machine", 200 "twice as fast" on average. The geometric mean keeps one huge number (page-cache file reads) from dominating,
 //! and a missing workload simply does not count. Specs without results keep their catalog
 //! score.
 
 use tb_model::benchmark::SpecBenchmarkInfo;
 
-/// Reference result per workload (agent units: events/s, MiB/s, transactions/s).
+/// Reference result per workload (agent units: events/s, MiB/s, transactions/s): the agent's
+/// results at its default sizes on a 2-vCPU KVM VM (AMD EPYC), the development machine.
 pub const REFERENCE: [(&str, f64); 8] = [
-    ("cpus", 100.0),
-    ("cpum", 200.0),
-    ("memR", 5_000.0),
-    ("memW", 3_000.0),
-    ("fioR", 1_000.0),
-    ("fioW", 100.0),
-    ("dbR", 1_000.0),
-    ("dbW", 1_000.0),
+    ("cpus", 190.0),
+    ("cpum", 380.0),
+    ("memR", 7_500.0),
+    ("memW", 6_400.0),
+    ("fioR", 7_000.0),
+    ("fioW", 20.0),
+    ("dbR", 17_000.0),
+    ("dbW", 5_600.0),
 ];
 
 fn column<'a>(info: &'a SpecBenchmarkInfo, name: &str) -> &'a str {
@@ -71,14 +71,17 @@ mod tests {
         let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(performance_score(&info(&pairs)), Some(100.0));
         // Twice the reference in every workload: 200; twice in one of two: 100·√2.
-        assert_eq!(performance_score(&info(&[("cpus", "200"), ("cpum", "400")])), Some(200.0));
-        assert_eq!(performance_score(&info(&[("cpus", "200"), ("cpum", "200")])), Some(141.42));
+        let (cpus, cpum) = (REFERENCE[0].1, REFERENCE[1].1);
+        let twice = [("cpus", (2.0 * cpus).to_string()), ("cpum", (2.0 * cpum).to_string())];
+        assert_eq!(performance_score(&info(&[("cpus", &twice[0].1), ("cpum", &twice[1].1)])), Some(200.0));
+        assert_eq!(performance_score(&info(&[("cpus", &twice[0].1), ("cpum", &cpum.to_string())])), Some(141.42));
     }
 
     #[test]
     fn missing_and_failed_results_do_not_count() {
         assert_eq!(performance_score(&info(&[])), None);
         assert_eq!(performance_score(&info(&[("cpus", "agent unreachable"), ("memR", "0")])), None);
-        assert_eq!(performance_score(&info(&[("cpus", "50"), ("dbR", "oops")])), Some(50.0));
+        let half = (REFERENCE[0].1 / 2.0).to_string();
+        assert_eq!(performance_score(&info(&[("cpus", &half), ("dbR", "oops")])), Some(50.0));
     }
 }
