@@ -37,6 +37,11 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// The host key of the bastion carrying this connection, if any.
+    pub(crate) fn bastion_host_key(&self) -> Option<&KnownHostKey> {
+        self.bastion.as_ref().map(|b| &b.host_key)
+    }
+
     /// Connects to `target`, directly or through a bastion connection of its own, and
     /// authenticates.
     pub(crate) async fn open(

@@ -61,6 +61,11 @@ impl<'a> Lease<'a> {
         &self.connection.host_key
     }
 
+    /// The host key of the bastion carrying the connection, if any.
+    pub(crate) fn bastion_host_key(&self) -> Option<&KnownHostKey> {
+        self.connection.bastion_host_key()
+    }
+
     /// Opens a session channel to run `command` in.
     ///
     /// The first session on a reused pooled connection doubles as its health check: when it

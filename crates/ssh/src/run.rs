@@ -48,6 +48,9 @@ pub struct RunOutcome {
     pub error: Option<String>,
     /// The run stopped because its time was up.
     pub timed_out: bool,
+    /// The bastion's host key when the target was reached through one, to store for trust on
+    /// first use as well.
+    pub bastion_host_key: Option<KnownHostKey>,
 }
 
 /// Runs `commands` one after another on `target`, each in its own exec session, stopping at
@@ -133,7 +136,8 @@ pub(crate) async fn run(
     }
 
     let host_key = lease.host_key().clone();
-    Ok(RunOutcome { results, host_key, error, timed_out })
+    let bastion_host_key = lease.bastion_host_key().cloned();
+    Ok(RunOutcome { results, host_key, error, timed_out, bastion_host_key })
 }
 
 /// `error: cause: cause`, the whole source chain on one line.

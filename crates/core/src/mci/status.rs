@@ -282,11 +282,16 @@ impl Tumblebug {
             };
             match groups.iter_mut().find(|g| g.sub_group_id == vm.sub_group_id) {
                 Some(g) => g.mci_vm_access_info.push(access),
-                None => groups.push(MciSubGroupAccessInfo {
-                    sub_group_id: vm.sub_group_id.clone(),
-                    mci_vm_access_info: vec![access],
-                    ..MciSubGroupAccessInfo::default()
-                }),
+                None => {
+                    // The bastion of the subgroup's (first VM's) subnet, when one is registered.
+                    let bastion = self.subnet_bastions(ns, vm).await.ok().and_then(|b| b.into_iter().next());
+                    groups.push(MciSubGroupAccessInfo {
+                        sub_group_id: vm.sub_group_id.clone(),
+                        bastion_vm_id: bastion.map(|b| b.vm_id).unwrap_or_default(),
+                        mci_vm_access_info: vec![access],
+                        ..MciSubGroupAccessInfo::default()
+                    })
+                }
             }
         }
         Ok(MciAccessInfo { mci_id: id.to_string(), mci_sub_group_access_info: groups, ..MciAccessInfo::default() })

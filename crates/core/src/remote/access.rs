@@ -157,7 +157,6 @@ impl Tumblebug {
 
     /// Trust on first use for the bastion of a route: its host key, seen while connecting, is
     /// stored on the bastion's own VM record (nothing happens for a direct route).
-    #[expect(dead_code, reason = "to be called by command.rs/files.rs once tb-ssh reports the bastion's host key")]
     pub(super) async fn remember_bastion_host_key(&self, ns: &str, route: &SshRoute, key: &KnownHostKey) {
         if let Some(node) = &route.bastion_vm {
             self.remember_host_key(ns, &node.mci_id, &node.vm_id, key).await;

@@ -142,7 +142,7 @@ impl Tumblebug {
     }
 
     /// The bastion list of a VM's subnet; empty for a VM attached to no vNet.
-    pub(super) async fn subnet_bastions(&self, ns: &str, vm: &VmInfo) -> CoreResult<Vec<BastionNode>> {
+    pub(crate) async fn subnet_bastions(&self, ns: &str, vm: &VmInfo) -> CoreResult<Vec<BastionNode>> {
         if vm.vnet_id.is_empty() {
             return Ok(Vec::new());
         }

@@ -271,6 +271,15 @@ impl Tumblebug {
                 if vm.ssh_host_key_info.is_none() {
                     self.remember_host_key(&ctx.ns, &ctx.mci, &vm.id, &run.host_key).await;
                 }
+                let bastion_unknown = route
+                    .bastion
+                    .as_ref()
+                    .is_some_and(|b| matches!(b.check, tb_ssh::HostKeyCheck::TrustOnFirstUse { known: None }));
+                if let Some(key) = &run.bastion_host_key
+                    && bastion_unknown
+                {
+                    self.remember_bastion_host_key(&ctx.ns, &route, key).await;
+                }
             }
             Err(e) => {
                 timed_out = matches!(e, SshError::Timeout { .. });

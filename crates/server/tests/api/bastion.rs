@@ -181,6 +181,13 @@ async fn commands_go_through_the_bastion_of_the_subnet_on_local_vms() {
     assert_eq!(echo_on(&app, "g1-2").await, Ok("ok\n".to_string()));
     // The bastion's sshd saw the login that carried the tunnel.
     assert!(logins(&app, "g1-1").await > before);
+    // Trust on first use covers the bastion too: its key was kept on its own record.
+    let bastion_vm = app.get("/tumblebug/ns/bn/mci/m1/vm/g1-1").await;
+    assert!(
+        bastion_vm.body["sshHostKeyInfo"]["fingerprint"].as_str().is_some_and(|f| f.starts_with("SHA256:")),
+        "{}",
+        bastion_vm.text
+    );
     // The bastion itself is reached directly.
     assert_eq!(echo_on(&app, "g1-1").await, Ok("ok\n".to_string()));
 

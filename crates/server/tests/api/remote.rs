@@ -191,6 +191,9 @@ async fn an_unreachable_vm_gets_its_own_error() {
     let bastion = app.get("/tumblebug/ns/ns01/mci/mix/vm/g1-1/bastion").await;
     let bastion = bastion.body[0]["vmId"].as_str().unwrap_or_else(|| panic!("{}", bastion.text)).to_string();
     let (down, up) = if bastion == "g1-1" { ("g1-2", "g1-1") } else { ("g1-1", "g1-2") };
+    let access = app.get("/tumblebug/ns/ns01/mci/mix?option=accessinfo").await;
+    let g1 = access.body["MciSubGroupAccessInfo"].as_array().unwrap().iter().find(|g| g["SubGroupId"] == "g1").unwrap();
+    assert_eq!(g1["BastionVmId"], bastion.as_str(), "{}", access.text);
     let r = app.get(&format!("/tumblebug/ns/ns01/control/mci/mix/vm/{down}?action=suspend")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = app.post("/tumblebug/ns/ns01/cmd/mci/mix", &json!({"command": ["echo alive"]}).to_string()).await;
