@@ -108,6 +108,8 @@ impl Tumblebug {
         let summary = summary.map_err(CoreError::InvalidInput)?;
         let added = self.clouds.add_catalog_connections(&snap.catalog);
         self.rebuild_latency_model();
+        // Imported specs carry the file's scores; measured ones win, as after a restart.
+        self.reapply_benchmark_scores().await?;
         tracing::info!(?format, %summary, new_connections = added, "catalog import applied");
         Ok(format!("{summary}; {added} new connections"))
     }

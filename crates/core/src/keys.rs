@@ -96,6 +96,23 @@ pub fn command_history_prefix(ns_id: &str, mci_id: &str, vm_id: &str) -> String 
     format!("{COMMAND_HISTORY_PREFIX}{ns_id}/{mci_id}/{vm_id}/")
 }
 
+/// The last history index given out for a VM: `/cmdseq/{ns}/{mci}/{vm}`.
+pub fn command_sequence(ns_id: &str, mci_id: &str, vm_id: &str) -> String {
+    format!("/cmdseq/{ns_id}/{mci_id}/{vm_id}")
+}
+
+/// Markers of the records still queued or running (`/cmdactive/{ns}/{mci}/{vm}/{index}`), so
+/// that restarts and handling counts never read whole histories.
+pub const COMMAND_ACTIVE_PREFIX: &str = "/cmdactive/";
+
+pub fn command_active_prefix(ns_id: &str, mci_id: &str, vm_id: &str) -> String {
+    format!("{COMMAND_ACTIVE_PREFIX}{ns_id}/{mci_id}/{vm_id}/")
+}
+
+pub fn command_active(ns_id: &str, mci_id: &str, vm_id: &str, index: u64) -> String {
+    format!("{}{index:010}", command_active_prefix(ns_id, mci_id, vm_id))
+}
+
 /// Every history record of an MCI's VMs.
 pub fn mci_command_history_prefix(ns_id: &str, mci_id: &str) -> String {
     format!("{COMMAND_HISTORY_PREFIX}{ns_id}/{mci_id}/")

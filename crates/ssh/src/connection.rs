@@ -25,6 +25,9 @@ static CONFIG: LazyLock<Arc<client::Config>> = LazyLock::new(|| {
     Arc::new(client::Config { keepalive_interval: Some(Duration::from_secs(30)), ..client::Config::default() })
 });
 
+/// Longest wait for a TCP connection to be accepted.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// An authenticated SSH connection to a target, plus the bastion connection carrying it.
 pub(crate) struct Connection {
     handle: Handle<HostKeyVerifier>,
@@ -62,8 +65,10 @@ impl Connection {
     pub(crate) async fn direct(target: &SshTarget, check: &HostKeyCheck) -> Result<Self, SshError> {
         let addr = target.addr();
         tracing::debug!(addr = %addr, user = %target.user, "connecting");
-        let stream = TcpStream::connect((target.host.as_str(), target.port))
+        // A host that drops packets must not hold callers for the kernel's SYN timeout.
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((target.host.as_str(), target.port)))
             .await
+            .map_err(|_| SshError::Timeout { operation: format!("connecting to {addr}"), after: CONNECT_TIMEOUT })?
             .map_err(|source| SshError::Connect { addr: addr.clone(), source })?;
         // Small command/response exchanges: latency matters more than packet count.
         let _ = stream.set_nodelay(true);

@@ -34,6 +34,9 @@ pub(crate) struct ExecOptions<'a> {
     pub(crate) stdin: Option<&'a [u8]>,
     /// Stop reading once stdout exceeds this many bytes.
     pub(crate) stdout_limit: Option<usize>,
+    /// Keep only about the last this many bytes of each stream (a command that prints
+    /// forever must not exhaust memory); see [`keep_tail`].
+    pub(crate) output_cap: Option<usize>,
     pub(crate) live: Option<LiveSink<'a>>,
 }
 
@@ -44,12 +47,13 @@ pub(crate) async fn exec(
     options: ExecOptions<'_>,
     out: &mut ExecOutput,
 ) -> Result<(), SshError> {
+    // The command text stays out of errors: they are logged, and commands may hold secrets.
     let channel_error = |context: &str| {
-        let context = format!("{context} `{command}`");
+        let context = format!("{context} the command");
         move |source| SshError::Channel { context, source }
     };
     let mut open = ClosesOnDrop(None);
-    let channel = open.0.insert(lease.session(command).await?);
+    let channel = open.0.insert(lease.session().await?);
     channel.exec(true, command).await.map_err(channel_error("starting"))?;
     if let Some(stdin) = options.stdin {
         channel.data_bytes(stdin.to_vec()).await.map_err(channel_error("writing stdin of"))?;
@@ -69,6 +73,7 @@ pub(crate) async fn exec(
         match message {
             ChannelMsg::Data { data } => {
                 out.stdout.extend_from_slice(&data);
+                keep_tail(&mut out.stdout, options.output_cap);
                 stdout_lines.push(&data, |line| emit(OutputStream::Stdout, line));
                 if options.stdout_limit.is_some_and(|limit| out.stdout.len() > limit) {
                     out.stdout_truncated = true;
@@ -78,6 +83,7 @@ pub(crate) async fn exec(
             }
             ChannelMsg::ExtendedData { data, ext } if ext == STDERR_EXT => {
                 out.stderr.extend_from_slice(&data);
+                keep_tail(&mut out.stderr, options.output_cap);
                 stderr_lines.push(&data, |line| emit(OutputStream::Stderr, line));
             }
             ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
@@ -90,7 +96,7 @@ pub(crate) async fn exec(
             }
             ChannelMsg::Failure => {
                 return Err(SshError::Channel {
-                    context: format!("starting `{command}`"),
+                    context: "starting the command".to_string(),
                     source: russh::Error::RequestDenied,
                 });
             }
@@ -122,6 +128,18 @@ impl Drop for ClosesOnDrop {
     }
 }
 
+/// Drops the front of `buf` once it holds twice `cap` (amortised: one move per `cap` bytes).
+fn keep_tail(buf: &mut Vec<u8>, cap: Option<usize>) {
+    if let Some(cap) = cap
+        && buf.len() > 2 * cap
+    {
+        buf.drain(..buf.len() - cap);
+    }
+}
+
+/// The longest live line; longer ones are cut there (the reference's 4096).
+const MAX_LINE: usize = 4096;
+
 /// Cuts a byte stream into lines without splitting multi-byte characters across chunks.
 #[derive(Default)]
 struct LineSplitter {
@@ -131,6 +149,12 @@ struct LineSplitter {
 impl LineSplitter {
     fn push(&mut self, chunk: &[u8], mut emit: impl FnMut(String)) {
         self.pending.extend_from_slice(chunk);
+        // A line without end (e.g. `yes | tr -d '\n'`) is sent in pieces rather than kept.
+        while self.pending.len() > MAX_LINE && !self.pending[..MAX_LINE].contains(&b'\n') {
+            let rest = self.pending.split_off(MAX_LINE);
+            let piece = std::mem::replace(&mut self.pending, rest);
+            emit(to_line(&piece));
+        }
         while let Some(newline) = self.pending.iter().position(|&b| b == b'\n') {
             let rest = self.pending.split_off(newline + 1);
             let line = std::mem::replace(&mut self.pending, rest);

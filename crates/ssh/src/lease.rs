@@ -72,7 +72,7 @@ impl<'a> Lease<'a> {
     /// cannot be opened (server restarted, connection dropped, `MaxSessions` reached), the
     /// connection is evicted and the session opened once more on a fresh one. Nothing ran
     /// yet, so retrying cannot run anything twice.
-    pub(crate) async fn session(&mut self, command: &str) -> Result<Channel<Msg>, SshError> {
+    pub(crate) async fn session(&mut self) -> Result<Channel<Msg>, SshError> {
         let opened = self.connection.session().await;
         let opened = match (opened, self.retry.take()) {
             (Err(error), Some(retry)) => {
@@ -84,7 +84,7 @@ impl<'a> Lease<'a> {
             }
             (opened, _) => opened,
         };
-        opened.map_err(|source| SshError::Channel { context: format!("opening a session for `{command}`"), source })
+        opened.map_err(|source| SshError::Channel { context: "opening a session for the command".to_string(), source })
     }
 }
 

@@ -101,12 +101,17 @@ pub(crate) async fn run(
     let mut timed_out = false;
     for (index, command) in commands.iter().enumerate() {
         let mut out = ExecOutput::default();
-        let options = ExecOptions { live: live.map(|sender| LiveSink { sender, index }), ..ExecOptions::default() };
+        let options = ExecOptions {
+            live: live.map(|sender| LiveSink { sender, index }),
+            output_cap: Some(OUTPUT_CAP),
+            ..ExecOptions::default()
+        };
         let finished = timeout_at(deadline, exec(&mut lease, command, options, &mut out)).await;
         timed_out = finished.is_err();
         let failure = match finished {
             Err(_) => Some(
-                SshError::Timeout { operation: format!("command {index} `{command}`"), after: timeout }.to_string(),
+                // The index, not the text: errors are logged and commands may hold secrets.
+                SshError::Timeout { operation: format!("command {index}"), after: timeout }.to_string(),
             ),
             Ok(Err(error)) => Some(error_chain(&error)),
             Ok(Ok(())) => match (out.exit_status, &out.exit_signal) {
@@ -125,8 +130,8 @@ pub(crate) async fn run(
         );
         results.push(CommandResult {
             command: command.clone(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: tail_text(&out.stdout),
+            stderr: tail_text(&out.stderr),
             exit_status: out.exit_status,
         });
         if failure.is_some() {
@@ -138,6 +143,18 @@ pub(crate) async fn run(
     let host_key = lease.host_key().clone();
     let bastion_host_key = lease.bastion_host_key().cloned();
     Ok(RunOutcome { results, host_key, error, timed_out, bastion_host_key })
+}
+
+/// Output kept per stream per command; earlier output is dropped (the end is what explains).
+pub const OUTPUT_CAP: usize = 1024 * 1024;
+
+/// The last [`OUTPUT_CAP`] bytes as text, marked when something was dropped.
+fn tail_text(bytes: &[u8]) -> String {
+    if bytes.len() <= OUTPUT_CAP {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let text = String::from_utf8_lossy(&bytes[bytes.len() - OUTPUT_CAP..]).into_owned();
+    format!("[output truncated to its last {OUTPUT_CAP} bytes]\n{text}")
 }
 
 /// `error: cause: cause`, the whole source chain on one line.

@@ -31,43 +31,39 @@ impl Account {
 }
 
 /// The account VMs accept logins for (see [`LocalConfig::login_user`]), created when running
-/// as root and missing. Falls back to the driver's own account when it cannot be created.
-pub fn login_account(config: &LocalConfig, account: &Account) -> String {
+/// as root and missing. An account that cannot be had is an error: falling back to root would
+/// run every remote command as root on this machine.
+pub fn login_account(config: &LocalConfig, account: &Account) -> Result<String, String> {
     let wanted = match &config.login_user {
         Some(user) => user.clone(),
         None if account.is_root() => DEFAULT_LOGIN_USER.to_string(),
-        None => return account.name.clone(),
+        None => return Ok(account.name.clone()),
     };
     if wanted == account.name || exists(&wanted) {
-        return wanted;
+        return Ok(wanted);
     }
     if !account.is_root() {
-        tracing::warn!(user = %wanted, "login account does not exist and only root can create it; using the driver's own");
-        return account.name.clone();
+        return Err(format!("login account {wanted} does not exist, and only root can create it"));
     }
     // Drivers in other processes may be doing the same; useradd is not safe to run twice at once.
     let _lock = CreationLock::take();
     if exists(&wanted) {
-        return wanted;
+        return Ok(wanted);
     }
     // `*` as password: no password login, yet not a locked account (sshd without PAM refuses those).
-    let created =
-        Command::new("useradd").args(["--create-home", "--shell", "/bin/bash", "--password", "*", &wanted]).output();
+    let created = Command::new("useradd")
+        .args(["--create-home", "--shell", "/bin/bash", "--password", "*", "--", &wanted])
+        .output();
     match created {
-        // Another driver may have created it at the same moment.
         _ if exists(&wanted) => {
             tracing::info!(user = %wanted, "login account for local VMs ready");
-            wanted
+            Ok(wanted)
         }
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            tracing::warn!(user = %wanted, error = %stderr.trim(), "cannot create the login account; using root");
-            account.name.clone()
-        }
-        Err(error) => {
-            tracing::warn!(user = %wanted, %error, "cannot run useradd; using root");
-            account.name.clone()
-        }
+        Ok(out) => Err(format!(
+            "cannot create the login account {wanted} for local VMs: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(error) => Err(format!("cannot create the login account {wanted} for local VMs (useradd: {error})")),
     }
 }
 
@@ -104,8 +100,11 @@ impl Drop for CreationLock {
     }
 }
 
+/// Whether the system knows the account (files, LDAP or any other NSS source).
 fn exists(user: &str) -> bool {
-    fs::read_to_string("/etc/passwd").is_ok_and(|passwd| passwd.lines().any(|l| l.split(':').next() == Some(user)))
+    let Ok(name) = std::ffi::CString::new(user) else { return false };
+    // SAFETY: getpwnam reads a NUL-terminated name; only the null-ness of the result is used.
+    !unsafe { libc::getpwnam(name.as_ptr()) }.is_null()
 }
 
 /// The second field of the `Uid:` line (real, effective, saved, fs).

@@ -71,7 +71,7 @@ impl LocalDriver {
             }
         }
         let account = Account::current();
-        let login_user = login_account(&config, &account);
+        let login_user = login_account(&config, &account).map_err(LocalError::Config)?;
         Ok(LocalDriver { config, account, login_user, state_path, inner: Mutex::new(Inner { state, procs }) })
     }
 

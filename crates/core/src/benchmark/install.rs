@@ -41,11 +41,13 @@ impl Tumblebug {
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot read the agent binary {}: {e}", binary.display())))?;
         let bytes = Arc::new(bytes);
+        let slots = Arc::new(tokio::sync::Semaphore::new(crate::remote::FANOUT));
         let mut set = JoinSet::new();
         for vm in vms {
-            let (tb, ns, mci, user, bytes) =
-                (self.clone(), ns.to_string(), mci.to_string(), user.to_string(), bytes.clone());
+            let (tb, ns, mci, user, bytes, slots) =
+                (self.clone(), ns.to_string(), mci.to_string(), user.to_string(), bytes.clone(), slots.clone());
             set.spawn(async move {
+                let _slot = slots.acquire_owned().await;
                 let result = match tb.install_on(&ns, &mci, &vm, &user, &bytes, update).await {
                     Ok(done) => done,
                     Err(error) => format!("failed: {error}"),

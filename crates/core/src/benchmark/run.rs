@@ -62,7 +62,16 @@ impl Tumblebug {
                 (i, info)
             });
         }
-        let mut out = vec![BenchmarkInfo::default(); vms.len()];
+        // A VM whose task died still gets its entry, with its spec and region.
+        let mut out: Vec<BenchmarkInfo> = vms
+            .iter()
+            .map(|vm| BenchmarkInfo {
+                result: format!("the call to the agent of VM {} failed", vm.id),
+                specid: vm.spec_id.clone(),
+                region_name: region_key(vm),
+                ..BenchmarkInfo::default()
+            })
+            .collect();
         while let Some(joined) = set.join_next().await {
             if let Ok((i, info)) = joined {
                 out[i] = info;
@@ -98,7 +107,7 @@ impl Tumblebug {
         for action in actions {
             let results = self.on_every_vm(&vms, action, host, query).await;
             for r in &results {
-                if r.result.parse::<f64>().is_ok() {
+                if measured_number(&r.result).is_some() {
                     let entry = per_spec.entry(r.specid.clone()).or_insert_with(|| SpecBenchmarkInfo {
                         specid: r.specid.clone(),
                         ..SpecBenchmarkInfo::default()
@@ -140,7 +149,7 @@ impl Tumblebug {
             // The agent answers in the order of the hosts it was given: every other VM.
             let others = vms.iter().filter(|v| v.public_ip != vm.public_ip);
             for (to, entry) in others.zip(&r.resultarray) {
-                if let Ok(ms) = entry.result.parse::<f64>() {
+                if let Some(ms) = measured_number(&entry.result) {
                     measured.push((region_key(vm), region_key(to), ms));
                 }
             }
@@ -148,6 +157,12 @@ impl Tumblebug {
         self.record_measured_latencies(&measured).await?;
         Ok(BenchmarkInfo { desc: "mrtt".into(), unit: "ms".into(), resultarray: results, ..BenchmarkInfo::default() })
     }
+}
+
+/// A result that is a usable measurement: a finite, non-negative number (an agent's answer is
+/// not trusted to be one).
+fn measured_number(result: &str) -> Option<f64> {
+    result.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// The latency model's region id of a VM (`{provider}-{region}`, its connection name).

@@ -60,7 +60,7 @@ impl Tumblebug {
         for kv in self.store.range(&format!("{}/", keys::mci(ns, id))).await? {
             self.store.delete(&kv.key).await?;
         }
-        self.drop_command_history(&keys::mci_command_history_prefix(ns, id)).await?;
+        self.drop_command_history(ns, id, None).await?;
         let key = keys::mci(ns, id);
         self.store.delete(&key).await?;
         deleted.push(format!("{key} [Done]"));
@@ -125,7 +125,7 @@ impl Tumblebug {
         }
         self.store.delete(&keys::vm(ns, mci, vm_id)).await?;
         self.engine().forget(&keys::vm(ns, mci, vm_id));
-        self.drop_command_history(&keys::command_history_prefix(ns, mci, vm_id)).await?;
+        self.drop_command_history(ns, mci, Some(vm_id)).await?;
         self.recount(ns, mci).await;
         Ok(())
     }

@@ -48,7 +48,7 @@ impl Tumblebug {
         target: CommandTarget,
         request_id: &str,
     ) -> CoreResult<Vec<SshCmdResult>> {
-        self.streams.open(request_id, ns, mci);
+        self.streams.open(request_id, ns, mci).map_err(CoreError::Conflict)?;
         let commands: Vec<String> = req.command.iter().filter(|c| !c.trim().is_empty()).cloned().collect();
         let jobs = match self.plan_jobs(ns, mci, &commands, &target).await {
             Ok(jobs) => jobs,
@@ -128,8 +128,8 @@ impl Tumblebug {
 
     /// Opens the live event stream of a request about to start, so that a client told the
     /// request id can subscribe before the work reaches the VMs.
-    pub fn open_command_stream(&self, ns: &str, mci: &str, request_id: &str) {
-        self.streams.open(request_id, ns, mci);
+    pub fn open_command_stream(&self, ns: &str, mci: &str, request_id: &str) -> CoreResult<()> {
+        self.streams.open(request_id, ns, mci).map(|_| ()).map_err(CoreError::Conflict)
     }
 
     /// The VMs to run on, each with its commands (placeholders expanded).
@@ -223,6 +223,7 @@ impl Tumblebug {
                 };
             })
             .await;
+            self.command_ended(&ctx.ns, &ctx.mci, &vm.id, index).await;
         }
         out
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tb_model::mci::SshCmdResult;
 use tokio::task::JoinSet;
 
-use super::{CommandTarget, TRANSFER_TIMEOUT};
+use super::{CommandTarget, FANOUT, TRANSFER_TIMEOUT};
 use crate::{CoreError, CoreResult, Tumblebug};
 
 impl Tumblebug {
@@ -24,17 +24,20 @@ impl Tumblebug {
             return Err(CoreError::invalid("path (the destination on the VMs) is required"));
         }
         let vms = self.target_vms(ns, mci, &target).await?;
+        let slots = Arc::new(tokio::sync::Semaphore::new(FANOUT));
         let mut set = JoinSet::new();
         for vm in vms {
-            let (tb, ns, mci, user, path, bytes) = (
+            let (tb, ns, mci, user, path, bytes, slots) = (
                 self.clone(),
                 ns.to_string(),
                 mci.to_string(),
                 user.to_string(),
                 remote_path.to_string(),
                 bytes.clone(),
+                slots.clone(),
             );
             set.spawn(async move {
+                let _slot = slots.acquire_owned().await;
                 let mut out = SshCmdResult {
                     mci_id: mci.clone(),
                     vm_id: vm.id.clone(),
@@ -86,16 +89,20 @@ impl Tumblebug {
             return Err(CoreError::invalid("sourcePath is required"));
         }
         let vm = self.vm_doc(ns, mci, vm_id).await?.value;
-        let r = self.ssh_route(ns, &vm, user).await.map_err(CoreError::Conflict)?;
+        let r = self.ssh_route(ns, &vm, user).await.map_err(CoreError::Unavailable)?;
         match self.ssh.download(&r.target, r.bastion.as_ref(), &r.check, path, max_bytes, TRANSFER_TIMEOUT).await {
             Ok(d) => Ok(d.bytes),
             Err(tb_ssh::SshError::TooLarge { .. }) => {
                 Err(CoreError::invalid(format!("{path} is larger than the limit of {max_bytes} bytes")))
             }
-            Err(tb_ssh::SshError::RemoteCommand { stderr, .. }) => {
+            Err(tb_ssh::SshError::RemoteCommand { stderr, .. }) if stderr.contains("No such file") => {
                 Err(CoreError::not_found(format!("{path} on VM {vm_id}: {}", stderr.trim())))
             }
-            Err(e) => Err(CoreError::Conflict(e.full_message())),
+            Err(tb_ssh::SshError::RemoteCommand { stderr, .. }) => {
+                Err(CoreError::invalid(format!("{path} on VM {vm_id} cannot be read: {}", stderr.trim())))
+            }
+            // The VM could not be reached or answered badly: not the caller's request.
+            Err(e) => Err(CoreError::Unavailable(format!("VM {vm_id}: {}", e.full_message()))),
         }
     }
 

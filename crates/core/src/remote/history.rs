@@ -8,10 +8,14 @@ use tb_model::command::{
     MciHandlingCommandCountResponse,
 };
 
+use tb_store::{Compare, Op};
+
 use crate::{CoreError, CoreResult, Tumblebug, keys, repo};
 
 /// Output kept per stream in a record (the last part of it).
 const KEPT_OUTPUT: usize = 16 * 1024;
+/// Records kept per VM; older ones are dropped as new ones come.
+const KEPT_RECORDS: u64 = 1000;
 /// Records listed when the request names no limit.
 const DEFAULT_LIMIT: usize = 50;
 
@@ -52,7 +56,9 @@ pub(super) fn tail(text: &str) -> String {
 }
 
 impl Tumblebug {
-    /// Appends a `Queued` record for one VM and returns it (with its index).
+    /// Appends a `Queued` record for one VM and returns it (with its index). One transaction
+    /// takes the next index, writes the record and its active marker, and drops the record
+    /// [`KEPT_RECORDS`] places back.
     pub(super) async fn queue_command(
         &self,
         ns: &str,
@@ -60,27 +66,38 @@ impl Tumblebug {
         vm: &str,
         mut record: CommandStatusInfo,
     ) -> CoreResult<CommandStatusInfo> {
-        let prefix = keys::command_history_prefix(ns, mci, vm);
+        let seq_key = keys::command_sequence(ns, mci, vm);
+        record.status = CommandExecutionStatus::Queued;
         for _ in 0..repo::MAX_CAS_RETRIES {
-            let last =
-                self.store.range(&prefix).await?.last().and_then(|kv| kv.key[prefix.len()..].parse::<u64>().ok());
-            record.index = last.unwrap_or(0) + 1;
-            record.status = CommandExecutionStatus::Queued;
-            match repo::create(
-                self.store.as_ref(),
-                &keys::command_history(ns, mci, vm, record.index),
-                &record,
-                "record",
-            )
-            .await
-            {
-                Ok(_) => return Ok(record),
-                // Another request on this VM took the index first.
-                Err(CoreError::AlreadyExists(_)) => continue,
-                Err(e) => return Err(e),
+            let (last, seq_revision) = match repo::get::<u64>(self.store.as_ref(), &seq_key).await? {
+                Some(doc) => (doc.value, doc.revision),
+                None => (0, 0),
+            };
+            record.index = last + 1;
+            let key = keys::command_history(ns, mci, vm, record.index);
+            let mut ops = vec![
+                Op::Put { key: seq_key.clone(), value: repo::encode(&seq_key, &record.index)? },
+                Op::Put { key: key.clone(), value: repo::encode(&key, &record)? },
+                Op::Put { key: keys::command_active(ns, mci, vm, record.index), value: Vec::new() },
+            ];
+            if let Some(old) = record.index.checked_sub(KEPT_RECORDS).filter(|&i| i > 0) {
+                ops.push(Op::Delete { key: keys::command_history(ns, mci, vm, old) });
+                ops.push(Op::Delete { key: keys::command_active(ns, mci, vm, old) });
             }
+            let compares = vec![Compare { key: seq_key.clone(), revision: seq_revision }, Compare { key, revision: 0 }];
+            if self.store.txn(compares, ops).await?.is_committed() {
+                return Ok(record);
+            }
+            // Another request on this VM took the index first.
         }
         Err(CoreError::ConcurrentUpdate(format!("command history of VM {vm}")))
+    }
+
+    /// The record's end: it is no longer queued or running.
+    pub(super) async fn command_ended(&self, ns: &str, mci: &str, vm: &str, index: u64) {
+        if let Err(error) = self.store.delete(&keys::command_active(ns, mci, vm, index)).await {
+            tracing::warn!(vm, index, %error, "cannot clear the active marker of a command record");
+        }
     }
 
     /// Read-modify-write of one record; returns it as stored.
@@ -162,8 +179,17 @@ impl Tumblebug {
 
     /// `GET /mci/{id}/vm/{vmId}/handlingCount`: records of the VM now running.
     pub async fn handling_count(&self, ns: &str, mci: &str, vm: &str) -> CoreResult<HandlingCommandCountResponse> {
-        let records = self.command_records(ns, mci, vm).await?;
-        let handling_count = records.iter().filter(|r| r.status == CommandExecutionStatus::Handling).count();
+        self.vm_doc(ns, mci, vm).await?;
+        let prefix = keys::command_active_prefix(ns, mci, vm);
+        let mut handling_count = 0;
+        for kv in self.store.range(&prefix).await? {
+            let Ok(index) = kv.key[prefix.len()..].parse::<u64>() else { continue };
+            let key = keys::command_history(ns, mci, vm, index);
+            let record = repo::get::<CommandStatusInfo>(self.store.as_ref(), &key).await?;
+            if record.is_some_and(|r| r.value.status == CommandExecutionStatus::Handling) {
+                handling_count += 1;
+            }
+        }
         Ok(HandlingCommandCountResponse { vm_id: vm.to_string(), handling_count })
     }
 
@@ -178,24 +204,39 @@ impl Tumblebug {
         Ok(out)
     }
 
-    /// Removes the history of one VM (its record is being deleted).
-    pub(crate) async fn drop_command_history(&self, prefix: &str) -> CoreResult<()> {
-        for kv in self.store.range(prefix).await? {
-            self.store.delete(&kv.key).await?;
+    /// Removes the history of one VM (`Some(vm)`) or of every VM of an MCI, whose records are
+    /// being deleted: records, active markers and the index.
+    pub(crate) async fn drop_command_history(&self, ns: &str, mci: &str, vm: Option<&str>) -> CoreResult<()> {
+        let (history, active) = match vm {
+            Some(vm) => (keys::command_history_prefix(ns, mci, vm), keys::command_active_prefix(ns, mci, vm)),
+            None => (keys::mci_command_history_prefix(ns, mci), format!("{}{ns}/{mci}/", keys::COMMAND_ACTIVE_PREFIX)),
+        };
+        let mut doomed: Vec<String> = Vec::new();
+        for prefix in [history, active] {
+            doomed.extend(self.store.range(&prefix).await?.into_iter().map(|kv| kv.key));
+        }
+        match vm {
+            Some(vm) => doomed.push(keys::command_sequence(ns, mci, vm)),
+            None => {
+                let seq = keys::command_sequence(ns, mci, "");
+                doomed.extend(self.store.range(&seq).await?.into_iter().map(|kv| kv.key));
+            }
+        }
+        for key in doomed {
+            self.store.delete(&key).await?;
         }
         Ok(())
     }
 
     /// On start: records left `Queued` or `Handling` by the previous process are marked
-    /// `Interrupted` (nothing is running them any more).
+    /// `Interrupted` (nothing is running them any more). Only the active markers are read.
     pub(crate) async fn mark_interrupted_commands(&self) -> CoreResult<usize> {
         let mut n = 0;
-        for kv in self.store.range(keys::COMMAND_HISTORY_PREFIX).await? {
-            let record: CommandStatusInfo = repo::decode(&kv.key, &kv.value)?;
-            if !record.status.is_active() {
-                continue;
-            }
-            let res = repo::modify(self.store.as_ref(), &kv.key, "command record", |r: &mut CommandStatusInfo| {
+        for kv in self.store.range(keys::COMMAND_ACTIVE_PREFIX).await? {
+            // /cmdactive/{ns}/{mci}/{vm}/{index} → the record /cmdhist/{ns}/{mci}/{vm}/{index}
+            let record_key =
+                format!("{}{}", keys::COMMAND_HISTORY_PREFIX, &kv.key[keys::COMMAND_ACTIVE_PREFIX.len()..]);
+            let res = repo::modify(self.store.as_ref(), &record_key, "command record", |r: &mut CommandStatusInfo| {
                 if r.status.is_active() {
                     r.status = CommandExecutionStatus::Interrupted;
                     r.completed_time = crate::now_string();
@@ -207,6 +248,7 @@ impl Tumblebug {
             if res.is_ok() {
                 n += 1;
             }
+            self.store.delete(&kv.key).await?;
         }
         Ok(n)
     }
@@ -215,6 +257,39 @@ impl Tumblebug {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn history_keeps_the_last_records_and_marks_unfinished_ones_interrupted() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn tb_store::Store> = Arc::new(tb_store::RedbStore::open(dir.path().join("t.redb")).unwrap());
+        let view = Arc::new(crate::CatalogView::new(tb_catalog::Catalog::empty()));
+        let tb = Tumblebug::new(store.clone(), view, Arc::new(crate::Clouds::new("sim"))).await.unwrap();
+        let total = KEPT_RECORDS + 5;
+        for i in 1..=total {
+            let r = tb.queue_command("ns", "m", "g1-1", CommandStatusInfo::default()).await.unwrap();
+            assert_eq!(r.index, i);
+        }
+        // Another VM whose id extends this one's keeps its own sequence.
+        assert_eq!(tb.queue_command("ns", "m", "g1-10", CommandStatusInfo::default()).await.unwrap().index, 1);
+        let records = store.range(&keys::command_history_prefix("ns", "m", "g1-1")).await.unwrap();
+        assert_eq!(records.len() as u64, KEPT_RECORDS);
+        assert!(records[0].key.ends_with(&format!("{:010}", total - KEPT_RECORDS + 1)), "{}", records[0].key);
+        tb.command_ended("ns", "m", "g1-1", total).await;
+        // Every unfinished record kept (all but the ended one) becomes Interrupted, once.
+        // g1-1: the kept records but the ended one; g1-10: its one record.
+        assert_eq!(tb.mark_interrupted_commands().await.unwrap() as u64, (KEPT_RECORDS - 1) + 1);
+        assert_eq!(tb.mark_interrupted_commands().await.unwrap(), 0);
+        let key = keys::command_history("ns", "m", "g1-1", total - 1);
+        let r: CommandStatusInfo = repo::get(store.as_ref(), &key).await.unwrap().unwrap().value;
+        assert_eq!(r.status, CommandExecutionStatus::Interrupted);
+        let ended = keys::command_history("ns", "m", "g1-1", total);
+        let r: CommandStatusInfo = repo::get(store.as_ref(), &ended).await.unwrap().unwrap().value;
+        assert_eq!(r.status, CommandExecutionStatus::Queued, "an ended record is not touched");
+        tb.drop_command_history("ns", "m", Some("g1-1")).await.unwrap();
+        assert!(store.range("/cmdhist/ns/m/g1-1/").await.unwrap().is_empty());
+        assert!(store.get(&keys::command_sequence("ns", "m", "g1-10")).await.unwrap().is_some());
+    }
 
     #[test]
     fn tail_keeps_the_end_at_a_char_boundary() {

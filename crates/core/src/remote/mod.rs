@@ -22,7 +22,7 @@ use tb_model::mci::VmInfo;
 use crate::{CoreError, CoreResult, Tumblebug};
 
 /// VMs reached at once by one request.
-const FANOUT: usize = 64;
+pub(crate) const FANOUT: usize = 64;
 /// Upper bound of one file transfer.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default and bounds of `timeoutMinutes` (reference: default 30, clamp 1..120).

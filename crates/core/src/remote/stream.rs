@@ -45,22 +45,26 @@ impl CommandStreams {
     }
 
     /// Starts the stream of a request (ended streams past their retention are dropped here).
-    /// Opening a running stream again keeps it.
-    pub(super) fn open(&self, id: &str, ns: &str, mci: &str) {
+    /// Opening a running stream again keeps it (`Ok(false)`); a request id that is running on
+    /// another MCI is refused (ids come from clients).
+    pub(super) fn open(&self, id: &str, ns: &str, mci: &str) -> Result<bool, String> {
         if id.is_empty() {
-            return;
+            return Ok(false);
         }
         let mut streams = self.lock();
         streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
-        // Opened already for this request (before its work started): keep what it has.
-        if streams.get(id).is_some_and(|s| s.ended.is_none() && s.ns == ns && s.mci == mci) {
-            return;
+        if let Some(running) = streams.get(id).filter(|s| s.ended.is_none()) {
+            if running.ns == ns && running.mci == mci {
+                return Ok(false);
+            }
+            return Err(format!("request id {id} is already in use by a running command request"));
         }
         let (live, _) = broadcast::channel(LIVE_BUFFER);
         streams.insert(
             id.to_string(),
             Stream { ns: ns.to_string(), mci: mci.to_string(), backlog: Vec::new(), live, ended: None },
         );
+        Ok(true)
     }
 
     /// Records and sends one event; `CommandDone` ends the stream.
@@ -83,7 +87,8 @@ impl CommandStreams {
 
     /// The stream of request `id` on this MCI, if this process has it.
     pub fn subscribe(&self, ns: &str, mci: &str, id: &str) -> Option<Subscription> {
-        let streams = self.lock();
+        let mut streams = self.lock();
+        streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
         let stream = streams.get(id).filter(|s| s.ns == ns && s.mci == mci)?;
         // Taken under the lock that publish holds: no event falls between backlog and live.
         let live = stream.ended.is_none().then(|| stream.live.subscribe());
@@ -110,7 +115,9 @@ mod tests {
     #[tokio::test]
     async fn late_subscribers_get_the_backlog_then_live_events() {
         let hub = CommandStreams::default();
-        hub.open("r1", "ns", "m");
+        assert_eq!(hub.open("r1", "ns", "m"), Ok(true));
+        assert_eq!(hub.open("r1", "ns", "m"), Ok(false), "the same request again keeps its stream");
+        assert!(hub.open("r1", "ns", "other").is_err(), "a running id is not taken over");
         hub.publish("r1", event(CommandStreamEventType::CommandStatus, "g1-1"));
         let mut sub = hub.subscribe("ns", "m", "r1").unwrap();
         assert_eq!(sub.backlog.len(), 1);
@@ -131,7 +138,7 @@ mod tests {
     #[test]
     fn backlog_is_bounded_for_log_lines_only() {
         let hub = CommandStreams::default();
-        hub.open("r", "ns", "m");
+        hub.open("r", "ns", "m").unwrap();
         for _ in 0..BACKLOG + 10 {
             hub.publish("r", event(CommandStreamEventType::CommandLog, "g1-1"));
         }

@@ -55,7 +55,7 @@ pub async fn run_command(
     let id = request_id(&headers);
     let body = serde_json::to_value(&req).unwrap_or_default();
     let tb = s.tb.clone();
-    tb.open_command_stream(&ns, &mci, &id);
+    tb.open_command_stream(&ns, &mci, &id)?;
     let work = async move {
         let results = tb.run_mci_command(&ns, &mci, req, target, &id).await?;
         Ok(MciSshCmdResult { results })
