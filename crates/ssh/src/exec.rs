@@ -111,8 +111,8 @@ pub(crate) async fn exec(
     Ok(())
 }
 
-/// A session channel closed when dropped before the server closed it, i.e. when its command
-/// is abandoned (timeout, output limit, error). A pooled connection outlives the operation, so
+/// A session channel whose command is killed and whose channel is closed when dropped before
+/// the server closed it, i.e. when its command is abandoned (timeout, output limit, error). A pooled connection outlives the operation, so
 /// without the close the command would keep its server session and write to nobody.
 struct ClosesOnDrop(Option<Channel<Msg>>);
 
@@ -122,6 +122,10 @@ impl Drop for ClosesOnDrop {
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             runtime.spawn(async move {
+                // sshd passes the signal to the command's process group, so a timed-out
+                // command does not keep running on the VM (OpenSSH refuses signals to root
+                // sessions: those are only closed); the close then ends the session.
+                let _ = channel.signal(russh::Sig::KILL).await;
                 let _ = channel.close().await;
             });
         }
