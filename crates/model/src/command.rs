@@ -113,6 +113,18 @@ pub struct MciHandlingCommandCountResponse {
     pub total_handling_count: usize,
 }
 
+/// A command request as a task (`GET /cmd/mci/{id}/task[/{taskId}]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CommandTaskInfo {
+    /// The request's `xRequestId`.
+    pub task_id: String,
+    pub mci_id: String,
+    /// `Handling`, `Completed` or `Cancelled`.
+    pub status: String,
+    pub started_time: String,
+}
+
 /// Kind of a server-sent event of a command stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum CommandStreamEventType {

@@ -14,7 +14,7 @@ use tb_model::command::{
 use tb_model::mci::{MciCmdReq, SshCmdResult, VmInfo};
 use tb_model::placeholder;
 use tb_ssh::{OutputLine, OutputStream, RunOutcome, SshError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::history::tail;
@@ -71,10 +71,11 @@ impl Tumblebug {
         let started = Instant::now();
         let total = jobs.len();
         let sem = Arc::new(tokio::sync::Semaphore::new(FANOUT));
+        let cancel = self.streams.cancel_signal(request_id);
         let mut set = JoinSet::new();
         for job in jobs {
-            let (tb, ctx, sem) = (self.clone(), ctx.clone(), sem.clone());
-            set.spawn(async move { tb.run_job(&ctx, job, &sem).await });
+            let (tb, ctx, sem, cancel) = (self.clone(), ctx.clone(), sem.clone(), cancel.clone());
+            set.spawn(async move { tb.run_job(&ctx, job, &sem, cancel).await });
         }
         let mut results = Vec::with_capacity(total);
         while let Some(joined) = set.join_next().await {
@@ -126,6 +127,18 @@ impl Tumblebug {
         }
     }
 
+    /// `POST /cmd/mci/{mci}/task/{taskId}/cancel`.
+    pub fn cancel_command_task(&self, ns: &str, mci: &str, task_id: &str) -> CoreResult<()> {
+        self.streams.cancel(ns, mci, task_id)
+    }
+
+    /// `GET /cmd/mci/{mci}/task`: the command requests of the MCI this server runs or ran
+    /// recently.
+    pub async fn command_tasks(&self, ns: &str, mci: &str) -> CoreResult<Vec<tb_model::command::CommandTaskInfo>> {
+        self.mci_doc(ns, mci).await?;
+        Ok(self.streams.tasks(ns, mci))
+    }
+
     /// Opens the live event stream of a request about to start, so that a client told the
     /// request id can subscribe before the work reaches the VMs.
     pub fn open_command_stream(&self, ns: &str, mci: &str, request_id: &str) -> CoreResult<()> {
@@ -173,7 +186,13 @@ impl Tumblebug {
     }
 
     /// One VM: queue its record, wait for a slot, run, record the outcome.
-    async fn run_job(&self, ctx: &RequestCtx, job: VmJob, sem: &tokio::sync::Semaphore) -> SshCmdResult {
+    async fn run_job(
+        &self,
+        ctx: &RequestCtx,
+        job: VmJob,
+        sem: &tokio::sync::Semaphore,
+        cancel: Option<watch::Receiver<bool>>,
+    ) -> SshCmdResult {
         let VmJob { vm, commands } = job;
         let queued = CommandStatusInfo {
             x_request_id: ctx.request_id.clone(),
@@ -193,21 +212,40 @@ impl Tumblebug {
                 None
             }
         };
-        let _permit = sem.acquire().await;
         let run_started = Instant::now();
+        // Cancelling stops a VM that waits for a slot, and drops a running SSH run (its
+        // command is killed and its channel closed).
+        let work = async {
+            let _permit = sem.acquire().await;
+            if let Some(index) = index {
+                self.record(ctx, &vm.id, index, |r| {
+                    r.status = CommandExecutionStatus::Handling;
+                    r.started_time = now_string();
+                })
+                .await;
+            }
+            self.run_on_vm(ctx, &vm, &commands, index.unwrap_or(0)).await
+        };
+        let (out, timed_out, cancelled) = tokio::select! {
+            (out, timed_out) = work => (out, timed_out, false),
+            () = cancelled(cancel) => {
+                let out = SshCmdResult {
+                    mci_id: ctx.mci.clone(),
+                    vm_id: vm.id.clone(),
+                    vm_ip: vm.public_ip.clone(),
+                    command: commands.iter().enumerate().map(|(i, c)| (i as u32, c.clone())).collect(),
+                    err: Some("cancelled".into()),
+                    ..SshCmdResult::default()
+                };
+                (out, false, true)
+            }
+        };
         if let Some(index) = index {
-            self.record(ctx, &vm.id, index, |r| {
-                r.status = CommandExecutionStatus::Handling;
-                r.started_time = now_string();
-            })
-            .await;
-        }
-        let (out, timed_out) = self.run_on_vm(ctx, &vm, &commands, index.unwrap_or(0)).await;
-        if let Some(index) = index {
-            let status = match (&out.err, timed_out) {
-                (None, _) => CommandExecutionStatus::Completed,
-                (Some(_), true) => CommandExecutionStatus::Timeout,
-                (Some(_), false) => CommandExecutionStatus::Failed,
+            let status = match (&out.err, timed_out, cancelled) {
+                (_, _, true) => CommandExecutionStatus::Cancelled,
+                (None, _, _) => CommandExecutionStatus::Completed,
+                (Some(_), true, _) => CommandExecutionStatus::Timeout,
+                (Some(_), false, _) => CommandExecutionStatus::Failed,
             };
             let ran = out.stdout.len();
             self.record(ctx, &vm.id, index, |r| {
@@ -357,6 +395,19 @@ impl Tumblebug {
         };
         fill(&mut event);
         self.streams.publish(request_id, event);
+    }
+}
+
+/// Resolves once the request is cancelled; never without a signal.
+async fn cancelled(signal: Option<watch::Receiver<bool>>) {
+    match signal {
+        Some(mut rx) => {
+            // An error means the stream is gone: nothing can cancel any more.
+            if rx.wait_for(|c| *c).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

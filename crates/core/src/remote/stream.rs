@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tb_model::command::CommandTaskInfo;
 use tb_model::command::{CommandStreamEvent, CommandStreamEventType};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How long an ended stream can still be read.
 const RETENTION: Duration = Duration::from_secs(600);
@@ -24,6 +25,9 @@ struct Stream {
     backlog: Vec<CommandStreamEvent>,
     live: broadcast::Sender<CommandStreamEvent>,
     ended: Option<Instant>,
+    /// `true` once the request is cancelled; its VM tasks watch it.
+    cancel: watch::Sender<bool>,
+    started_time: String,
 }
 
 /// What a subscriber gets: the events so far, then (unless the stream has ended) the rest.
@@ -60,10 +64,16 @@ impl CommandStreams {
             return Err(format!("request id {id} is already in use by a running command request"));
         }
         let (live, _) = broadcast::channel(LIVE_BUFFER);
-        streams.insert(
-            id.to_string(),
-            Stream { ns: ns.to_string(), mci: mci.to_string(), backlog: Vec::new(), live, ended: None },
-        );
+        let stream = Stream {
+            ns: ns.to_string(),
+            mci: mci.to_string(),
+            backlog: Vec::new(),
+            live,
+            ended: None,
+            cancel: watch::Sender::new(false),
+            started_time: crate::now_string(),
+        };
+        streams.insert(id.to_string(), stream);
         Ok(true)
     }
 
@@ -83,6 +93,49 @@ impl CommandStreams {
         if done {
             stream.ended = Some(Instant::now());
         }
+    }
+
+    /// What a request's VM tasks watch for cancellation (`None` without a stream).
+    pub(super) fn cancel_signal(&self, id: &str) -> Option<watch::Receiver<bool>> {
+        self.lock().get(id).map(|s| s.cancel.subscribe())
+    }
+
+    /// Cancels a running request: 404 when this process has no such request, 409 when it
+    /// has ended.
+    pub(super) fn cancel(&self, ns: &str, mci: &str, id: &str) -> crate::CoreResult<()> {
+        let streams = self.lock();
+        match streams.get(id).filter(|s| s.ns == ns && s.mci == mci) {
+            None => Err(crate::CoreError::not_found(format!("no command task {id} on MCI {mci}"))),
+            Some(s) if s.ended.is_some() => {
+                Err(crate::CoreError::Conflict(format!("command task {id} has already ended")))
+            }
+            Some(s) => {
+                s.cancel.send_replace(true);
+                Ok(())
+            }
+        }
+    }
+
+    /// The command requests of an MCI this process holds (running, or ended recently).
+    pub(super) fn tasks(&self, ns: &str, mci: &str) -> Vec<CommandTaskInfo> {
+        let mut tasks: Vec<CommandTaskInfo> = self
+            .lock()
+            .iter()
+            .filter(|(_, s)| s.ns == ns && s.mci == mci)
+            .map(|(id, s)| CommandTaskInfo {
+                task_id: id.clone(),
+                mci_id: mci.to_string(),
+                status: match (s.ended.is_some(), *s.cancel.borrow()) {
+                    (_, true) => "Cancelled",
+                    (true, false) => "Completed",
+                    (false, false) => "Handling",
+                }
+                .to_string(),
+                started_time: s.started_time.clone(),
+            })
+            .collect();
+        tasks.sort_by(|a, b| a.started_time.cmp(&b.started_time).then(a.task_id.cmp(&b.task_id)));
+        tasks
     }
 
     /// The stream of request `id` on this MCI, if this process has it.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tb_core::remote::CommandStatusFilter;
 use tb_model::command::{
     CommandExecutionStatus, CommandStatusInfo, CommandStatusListResponse, CommandStreamEvent, CommandStreamEventType,
-    HandlingCommandCountResponse, MciHandlingCommandCountResponse,
+    CommandTaskInfo, HandlingCommandCountResponse, MciHandlingCommandCountResponse,
 };
 use tb_model::resource::SimpleMsg;
 use tokio_stream::wrappers::BroadcastStream;
@@ -143,6 +143,36 @@ pub async fn mci_handling_count(
     Path((ns, mci)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(json(s.tb.mci_handling_count(&ns, &mci).await?))
+}
+
+#[utoipa::path(get, path = "/ns/{nsId}/cmd/mci/{mciId}/task", tag = TAG,
+    params(("nsId" = String, Path), ("mciId" = String, Path)),
+    responses((status = 200, description = "command requests of the MCI this server runs or ran in the last 10 minutes", body = Vec<CommandTaskInfo>),
+              (status = 404, body = SimpleMsg)))]
+pub async fn list_tasks(State(s): State<AppState>, Path((ns, mci)): Path<(String, String)>) -> ApiResult<Response> {
+    Ok(json(s.tb.command_tasks(&ns, &mci).await?))
+}
+
+#[utoipa::path(get, path = "/ns/{nsId}/cmd/mci/{mciId}/task/{taskId}", tag = TAG,
+    params(("nsId" = String, Path), ("mciId" = String, Path), ("taskId" = String, Path)),
+    responses((status = 200, body = CommandTaskInfo), (status = 404, body = SimpleMsg)))]
+pub async fn get_task(
+    State(s): State<AppState>,
+    Path((ns, mci, task)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let found = s.tb.command_tasks(&ns, &mci).await?.into_iter().find(|t| t.task_id == task);
+    Ok(json(found.ok_or_else(|| ApiError::not_found(format!("no command task {task} on MCI {mci}")))?))
+}
+
+#[utoipa::path(post, path = "/ns/{nsId}/cmd/mci/{mciId}/task/{taskId}/cancel", tag = TAG,
+    params(("nsId" = String, Path), ("mciId" = String, Path), ("taskId" = String, Path)),
+    responses((status = 200, body = SimpleMsg), (status = 404, body = SimpleMsg), (status = 409, description = "already ended", body = SimpleMsg)))]
+pub async fn cancel_task(
+    State(s): State<AppState>,
+    Path((ns, mci, task)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    s.tb.cancel_command_task(&ns, &mci, &task)?;
+    Ok(json(SimpleMsg::new(format!("Command task {task} is being cancelled; its VMs record Cancelled"))))
 }
 
 fn parse_index(index: &str) -> ApiResult<u64> {

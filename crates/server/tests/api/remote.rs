@@ -257,3 +257,51 @@ async fn web_demo_serves_a_page_from_every_vm() {
     assert!(r.body["results"].as_array().unwrap().iter().all(|x| x["err"].is_null()), "{}", r.text);
     assert_eq!(app.delete("/tumblebug/ns/demo/mci/web?option=terminate").await.status, 200);
 }
+
+/// A running request is cancelled: VMs record `Cancelled`, the stream ends, and the command
+/// on the VMs is killed (it would have left a marker file).
+#[tokio::test]
+async fn a_running_command_task_is_cancelled() {
+    let app = TestApp::with_local(216).await;
+    app.local_mci("ns01", "c", 216, 2).await;
+    let marker = std::env::temp_dir().join(format!("tb-cancel-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let cmd = json!({"command": [format!("sleep 3; touch {}", marker.display())]}).to_string();
+    let r = app
+        .request(
+            "POST",
+            "/tumblebug/ns/ns01/cmd/mci/c?async=true",
+            Some(&cmd),
+            &[("content-type", "application/json"), ("x-request-id", "req-cancel")],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    // Wait until both VMs run it.
+    for _ in 0..200 {
+        if app.get("/tumblebug/ns/ns01/mci/c/handlingCount").await.body["totalHandlingCount"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let task = app.get("/tumblebug/ns/ns01/cmd/mci/c/task/req-cancel").await;
+    assert_eq!(task.body["status"], "Handling", "{}", task.text);
+    let r = app.post("/tumblebug/ns/ns01/cmd/mci/c/task/req-cancel/cancel", "").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = app.get("/tumblebug/ns/ns01/stream/cmd/mci/c?xRequestId=req-cancel").await;
+    let events = sse_events(&s.text);
+    let (name, done) = events.last().unwrap();
+    assert_eq!(name, "CommandDone");
+    assert_eq!(done["summary"]["failedVms"], 2, "{done}");
+    for vm in ["g1-1", "g1-2"] {
+        let rec = app.get(&format!("/tumblebug/ns/ns01/mci/c/vm/{vm}/commandStatus/1")).await;
+        assert_eq!(rec.body["status"], "Cancelled", "{}", rec.text);
+    }
+    let tasks = app.get("/tumblebug/ns/ns01/cmd/mci/c/task").await;
+    assert_eq!(tasks.body[0]["status"], "Cancelled", "{}", tasks.text);
+    assert_error(&app.post("/tumblebug/ns/ns01/cmd/mci/c/task/req-cancel/cancel", "").await, 409, "ended");
+    assert_error(&app.post("/tumblebug/ns/ns01/cmd/mci/c/task/nope/cancel", "").await, 404, "nope");
+    // The commands were killed on the VMs, not only abandoned.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert!(!marker.exists(), "the cancelled command kept running");
+    assert_eq!(app.delete("/tumblebug/ns/ns01/mci/c?option=terminate").await.status, 200);
+}
