@@ -67,7 +67,7 @@ pub struct CommandStatusInfo {
     pub started_time: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub completed_time: String,
-    /// Seconds.
+    /// Milliseconds (v0.11's unit).
     #[serde(skip_serializing_if = "is_zero")]
     pub elapsed_time: u64,
     #[serde(skip_serializing_if = "String::is_empty")]

@@ -437,33 +437,9 @@ pub struct ImageSummary {
     pub os_distribution: String,
 }
 
-/// One remote command run on a VM, kept in the VM's history.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", default)]
-pub struct CommandStatusInfo {
-    /// 1, 2, 3, ... per VM.
-    pub index: u32,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub x_request_id: String,
-    pub command_requested: String,
-    pub command_executed: String,
-    /// Queued, Handling, Completed, Failed, Timeout, Cancelled or Interrupted.
-    pub status: String,
-    pub started_time: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub completed_time: String,
-    /// Milliseconds.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub elapsed_time: i64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub result_summary: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub error_message: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stdout: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stderr: String,
-}
+/// One remote command run on a VM, kept in the VM's history (defined with the rest of the
+/// command history).
+pub use crate::command::CommandStatusInfo;
 
 /// A VM (`VmInfo`): stored under its MCI and returned inside [`MciInfo::vm`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
@@ -1242,7 +1218,8 @@ mod tests {
             };
             let value = match property["type"].as_str() {
                 _ if V012_INTEGERS.contains(&name.as_str()) => json!(2),
-                Some("string") => json!("x"),
+                // An enum of words: one of them (a free text otherwise).
+                Some("string") => property["enum"].get(0).cloned().unwrap_or(json!("x")),
                 Some("integer") => json!(3),
                 Some("number") => json!(1.5),
                 Some("boolean") => json!(true),
@@ -1568,7 +1545,7 @@ mod tests {
         assert_eq!(vm.location.latitude, 37.5);
         assert_eq!(vm.spec.as_ref().map(|s| s.vcpu), Some(2));
         assert_eq!(vm.ssh_host_key_info.as_ref().map(|k| k.fingerprint.as_str()), Some("SHA256:abc"));
-        assert_eq!(vm.command_status[0].status, "Completed");
+        assert_eq!(vm.command_status[0].status, crate::command::CommandExecutionStatus::Completed);
         assert_eq!(vm.addtional_details[0].key, "Architecture");
         assert_eq!(vm.vm_status(), VmStatus::Running);
         assert_eq!(vm.target_action(), TargetAction::None);

@@ -251,7 +251,7 @@ impl Tumblebug {
             self.record(ctx, &vm.id, index, |r| {
                 r.status = status;
                 r.completed_time = now_string();
-                r.elapsed_time = run_started.elapsed().as_secs();
+                r.elapsed_time = u64::try_from(run_started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 r.stdout = tail(&out.stdout.values().map(String::as_str).collect::<String>());
                 r.stderr = tail(&out.stderr.values().map(String::as_str).collect::<String>());
                 r.error_message = out.err.clone().unwrap_or_default();
