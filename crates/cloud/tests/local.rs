@@ -388,8 +388,13 @@ async fn works_as_an_ordinary_user() {
     }
     let user = "tb-ordinary";
     if !std::fs::read_to_string("/etc/passwd").unwrap().lines().any(|l| l.starts_with(&format!("{user}:"))) {
-        // Another test process may create it at the same moment; only the outcome matters.
-        let _ = Command::new("useradd").args(["--create-home", "--password", "*", user]).status();
+        // Under the lock the local driver takes to create its accounts (useradd is not safe
+        // to run twice at once); another test process may create it first.
+        let lock = std::env::temp_dir().join("tumblebug-local-useradd.lock");
+        let _ = Command::new("flock")
+            .arg(&lock)
+            .args(["sh", "-c", &format!("id {user} >/dev/null 2>&1 || useradd --create-home --password '*' {user}")])
+            .status();
     }
     let id = |flag: &str| -> u32 {
         String::from_utf8(Command::new("id").args([flag, user]).output().unwrap().stdout)

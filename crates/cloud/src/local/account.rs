@@ -51,9 +51,19 @@ pub fn login_account(config: &LocalConfig, account: &Account) -> Result<String, 
         return Ok(wanted);
     }
     // `*` as password: no password login, yet not a locked account (sshd without PAM refuses those).
-    let created = Command::new("useradd")
-        .args(["--create-home", "--shell", "/bin/bash", "--password", "*", "--", &wanted])
-        .output();
+    // Other tools may hold /etc/passwd's lock for a moment: a few tries.
+    let mut created = Err(std::io::Error::other("useradd was not run"));
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        created = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/bash", "--password", "*", "--", &wanted])
+            .output();
+        if exists(&wanted) || created.as_ref().is_err() {
+            break;
+        }
+    }
     match created {
         _ if exists(&wanted) => {
             tracing::info!(user = %wanted, "login account for local VMs ready");
