@@ -91,9 +91,15 @@ async fn install(State(state): State<AgentState>) -> Reply {
 
 async fn init(State(state): State<AgentState>, Query(q): Params) -> Reply {
     let q = QueryParams::from(q);
-    let num_files = q.u64("fileNum", fileio::DEFAULT_NUM_FILES as u64, 1, 4096)? as usize;
-    let total = q.size("fileTotalSize", fileio::DEFAULT_TOTAL_SIZE, num_files as u64, MAX_BYTES)?;
-    let table_size = q.u64("tableSize", u64::from(oltp::DEFAULT_TABLE_SIZE), 1, 100_000_000)? as u32;
+    // Every file stays open during fioR/fioW: below the usual 1024 descriptors.
+    let num_files = q.u64("fileNum", fileio::DEFAULT_NUM_FILES as u64, 1, 512)? as usize;
+    // The files may take at most half of the free space: an HTTP caller must not fill the disk.
+    let free = crate::metrics::disk_usage(state.work_dir()).map(|d| d.available_bytes).unwrap_or(MAX_BYTES);
+    let total =
+        q.size("fileTotalSize", fileio::DEFAULT_TOTAL_SIZE, num_files as u64, (free / 2).max(num_files as u64))?;
+    // About 200 bytes a row in SQLite: at most a quarter of the free space.
+    let max_rows = (free / 4 / 200).clamp(1, 100_000_000);
+    let table_size = q.u64("tableSize", u64::from(oltp::DEFAULT_TABLE_SIZE).min(max_rows), 1, max_rows)? as u32;
     let (dir, db) = (state.work_dir().to_path_buf(), state.db_path());
     let info = state
         .run_exclusive(move || {

@@ -231,7 +231,8 @@ impl IcmpPinger {
             if now >= deadline {
                 return Ok(None);
             }
-            self.socket.set_read_timeout(Some(deadline - now))?;
+            // At least 1 ms: a timeout that rounds down to zero would mean "no timeout".
+            self.socket.set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))?;
             let n = match (&self.socket).read(&mut buf) {
                 Ok(n) => n,
                 Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {

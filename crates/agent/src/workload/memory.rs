@@ -63,6 +63,12 @@ pub fn run_memory(params: &MemoryParams) -> MemoryReport {
     let result = drive(1, params.limits, |_| {
         // Over-allocate so the block can start on a page boundary, as sysbench's memalign.
         let mut storage = vec![0usize; words + PAGE / WORD];
+        // Touch every page before timing, as sysbench's memset: a calloc'd buffer is the
+        // kernel's shared zero page until written, which would flatter reads.
+        for word in storage.iter_mut().step_by(PAGE / WORD) {
+            // SAFETY: a valid, aligned, exclusive reference; volatile so the write stays.
+            unsafe { ptr::write_volatile(word, 1) };
+        }
         let misalignment = storage.as_ptr() as usize % PAGE;
         let offset = if misalignment == 0 { 0 } else { (PAGE - misalignment) / WORD };
         let mut left = blocks;

@@ -94,15 +94,18 @@ impl Tumblebug {
             bind = shell_quote(&bind),
         );
         self.upload_to_vm(ns, mci, vm, user, &part, bytes).await?;
-        let out = self.run_on_vm_plain(ns, mci, vm, user, &[stop, install, start], INSTALL_TIMEOUT).await?;
+        self.run_on_vm_plain(ns, mci, vm, user, &[stop, install, start], INSTALL_TIMEOUT).await?;
         let deadline = Instant::now() + START_WAIT;
         while Instant::now() < deadline {
             if self.agent_answers(vm).await {
-                return Ok(format!("installed and started ({} bytes){out}", bytes.len()));
+                return Ok(format!("installed and started ({} bytes)", bytes.len()));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(format!("started, but {} does not answer within {START_WAIT:?}", agent_base(vm)))
+        // Why, when the agent says so (wrong architecture, missing libraries, port in use).
+        let log = format!("tail -c 400 \"$HOME/.tumblebug/agent-{slot}.log\"");
+        let said = self.run_on_vm_plain(ns, mci, vm, user, &[log], INSTALL_TIMEOUT).await.unwrap_or_default();
+        Err(format!("started, but {} does not answer within {START_WAIT:?}; its log: {}", agent_base(vm), said.trim()))
     }
 
     /// Whether the VM's agent answers at all.

@@ -14,6 +14,10 @@ use super::call::agent_get;
 use crate::remote::CommandTarget;
 use crate::{CoreError, CoreResult, Tumblebug, now_string};
 
+/// Agent parameters that change how long or how often, not what one event measures: results
+/// taken with them still compare with the references.
+const SIZE_NEUTRAL: [&str; 6] = ["seconds", "events", "count", "intervalMs", "timeoutMs", "tcpPort"];
+
 /// Query parameters passed on to the agents (workload sizes, e.g. `seconds=0.5`); `action`
 /// is Tumblebug's own.
 pub type AgentQuery = Vec<(String, String)>;
@@ -128,7 +132,18 @@ impl Tumblebug {
         for info in per_spec.values_mut() {
             info.evaled_time.clone_from(&evaled);
         }
-        self.store_spec_benchmarks(per_spec.into_values().collect()).await?;
+        // The data `init` prepared is removed again (best effort).
+        for r in self.on_every_vm(&vms, "clean", host, query).await {
+            if !r.result.to_lowercase().contains("complete") {
+                tracing::warn!(spec = %r.specid, result = %r.result, "agent clean failed");
+            }
+        }
+        // Scores compare with references taken at the default workload sizes: results of
+        // other sizes (e.g. maxPrime=2000) are answered but not kept.
+        match query.iter().find(|(k, _)| !SIZE_NEUTRAL.contains(&k.as_str())) {
+            None => self.store_spec_benchmarks(per_spec.into_values().collect()).await?,
+            Some((k, _)) => tracing::info!(parameter = %k, "benchmarkAll with non-default sizes: results not stored"),
+        }
         if vms.len() > 1 {
             out.push(self.measure_latency(&vms, query).await?);
         }

@@ -101,8 +101,8 @@ impl Tumblebug {
         Ok(results)
     }
 
-    /// Runs commands on one VM for Tumblebug's own purposes (no history, no events); the
-    /// error names the failing command.
+    /// Runs commands on one VM for Tumblebug's own purposes (no history, no events): the last
+    /// command's output, or an error naming the failing command.
     pub(crate) async fn run_on_vm_plain(
         &self,
         ns: &str,
@@ -122,7 +122,8 @@ impl Tumblebug {
         };
         let (out, _) = self.run_on_vm(&ctx, vm, commands, 0).await;
         match out.err {
-            None => Ok(String::new()),
+            // The last command's output.
+            None => Ok(out.stdout.into_values().next_back().unwrap_or_default()),
             Some(e) => Err(e),
         }
     }
