@@ -141,8 +141,24 @@ fn read(path: &str) -> Result<String, MetricsError> {
 
 fn read_rates() -> Result<Reading, MetricsError> {
     let cpu = parse_stat(&read("/proc/stat")?).ok_or(MetricsError::Parse("/proc/stat"))?;
-    let net = parse_net_dev(&read("/proc/net/dev")?).ok_or(MetricsError::Parse("/proc/net/dev"))?;
+    let net =
+        parse_net_dev(&read("/proc/net/dev")?, counted_interface()).ok_or(MetricsError::Parse("/proc/net/dev"))?;
     Ok(Reading { at: Instant::now(), cpu, net })
+}
+
+/// Which interfaces carry the VM's traffic: those backed by a device (virtio, ENA, ...).
+/// Virtual ones (veth, bridges, ifb mirrors) would count the same bytes again. Where no
+/// interface has a device (a container), every one but loopback counts.
+fn counted_interface() -> impl Fn(&str) -> bool {
+    let physical: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().join("device").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    move |name: &str| if physical.is_empty() { name != "lo" } else { physical.iter().any(|p| p == name) }
 }
 
 fn read_mem() -> Result<MemUsage, MetricsError> {

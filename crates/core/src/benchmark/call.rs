@@ -12,6 +12,16 @@ use super::AGENT_PORT;
 /// Longest a single agent call may take (a default benchmark runs for tens of seconds).
 const CALL_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The default, or longer when the caller asked the agent for longer runs (`seconds`): a call
+/// must not be abandoned while the agent still works (it would queue every later action).
+fn call_timeout(query: &[(String, String)]) -> Duration {
+    let asked = query.iter().find(|(k, _)| k == "seconds").and_then(|(_, v)| v.parse::<f64>().ok());
+    match asked.filter(|s| s.is_finite() && *s > 0.0) {
+        Some(seconds) => CALL_TIMEOUT.max(Duration::from_secs_f64((seconds * 2.0 + 60.0).min(86_400.0))),
+        None => CALL_TIMEOUT,
+    }
+}
+
 /// The agent's address of a VM.
 pub(super) fn agent_base(vm: &VmInfo) -> String {
     format!("http://{}:{AGENT_PORT}", vm.public_ip)
@@ -33,7 +43,7 @@ pub(super) async fn agent_get<B: Serialize, T: DeserializeOwned>(
     let resp = http
         .get(&url)
         .json(body)
-        .timeout(CALL_TIMEOUT)
+        .timeout(call_timeout(query))
         .send()
         .await
         .map_err(|e| format!("agent of VM {} at {url} cannot be reached: {e}", vm.id))?;
@@ -65,4 +75,19 @@ fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_get_a_longer_timeout() {
+        let q = |v: &str| vec![("seconds".to_string(), v.to_string())];
+        assert_eq!(call_timeout(&[]), CALL_TIMEOUT);
+        assert_eq!(call_timeout(&q("2")), CALL_TIMEOUT);
+        assert_eq!(call_timeout(&q("3000")), Duration::from_secs(6060));
+        assert_eq!(call_timeout(&q("NaN")), CALL_TIMEOUT);
+        assert_eq!(call_timeout(&q("-5")), CALL_TIMEOUT);
+    }
 }
