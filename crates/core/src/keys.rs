@@ -109,6 +109,16 @@ pub fn command_active_prefix(ns_id: &str, mci_id: &str, vm_id: &str) -> String {
     format!("{COMMAND_ACTIVE_PREFIX}{ns_id}/{mci_id}/{vm_id}/")
 }
 
+/// The active markers of every VM of an MCI.
+pub fn mci_command_active_prefix(ns_id: &str, mci_id: &str) -> String {
+    format!("{COMMAND_ACTIVE_PREFIX}{ns_id}/{mci_id}/")
+}
+
+/// The history indexes of every VM of an MCI.
+pub fn mci_command_sequence_prefix(ns_id: &str, mci_id: &str) -> String {
+    format!("/cmdseq/{ns_id}/{mci_id}/")
+}
+
 pub fn command_active(ns_id: &str, mci_id: &str, vm_id: &str, index: u64) -> String {
     format!("{}{index:010}", command_active_prefix(ns_id, mci_id, vm_id))
 }

@@ -35,13 +35,11 @@ pub(super) async fn agent_get<B: Serialize, T: DeserializeOwned>(
     query: &[(String, String)],
     body: &B,
 ) -> Result<T, String> {
-    let mut url = format!("{}{path}", agent_base(vm));
-    for (i, (k, v)) in query.iter().enumerate() {
-        url.push(if i == 0 { '?' } else { '&' });
-        url.push_str(&format!("{}={}", encode(k), encode(v)));
-    }
+    let base = format!("{}{path}", agent_base(vm));
+    let url = reqwest::Url::parse_with_params(&base, query)
+        .map_err(|e| format!("agent of VM {}: bad address {base}: {e}", vm.id))?;
     let resp = http
-        .get(&url)
+        .get(url.clone())
         .json(body)
         .timeout(call_timeout(query))
         .send()
@@ -62,19 +60,6 @@ pub(super) async fn agent_get<B: Serialize, T: DeserializeOwned>(
 /// The shared HTTP client (connection pooling, no proxy: agents are reached directly).
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap_or_default()
-}
-
-/// Percent-encoding of a query component (unreserved characters kept).
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

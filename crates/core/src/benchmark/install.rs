@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use tb_model::agent::{AgentInstallContent, AgentInstallResult};
 use tb_model::mci::VmInfo;
 use tb_ssh::shell_quote;
-use tokio::task::JoinSet;
 
 use super::AGENT_PORT;
 use super::call::agent_base;
-use crate::remote::CommandTarget;
+use crate::remote::{CommandTarget, each_vm};
 use crate::{CoreError, CoreResult, Tumblebug};
 
 /// How long a started agent may take to answer.
@@ -41,27 +40,28 @@ impl Tumblebug {
             .await
             .map_err(|e| CoreError::Unavailable(format!("cannot read the agent binary {}: {e}", binary.display())))?;
         let bytes = Arc::new(bytes);
-        let slots = Arc::new(tokio::sync::Semaphore::new(crate::remote::FANOUT));
-        let mut set = JoinSet::new();
-        for vm in vms {
-            let (tb, ns, mci, user, bytes, slots) =
-                (self.clone(), ns.to_string(), mci.to_string(), user.to_string(), bytes.clone(), slots.clone());
-            set.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let result = match tb.install_on(&ns, &mci, &vm, &user, &bytes, update).await {
-                    Ok(done) => done,
-                    Err(error) => format!("failed: {error}"),
-                };
-                AgentInstallContent { mci_id: mci, vm_id: vm.id.clone(), vm_ip: vm.public_ip.clone(), result }
-            });
-        }
-        let mut result_array = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            if let Ok(content) = joined {
-                result_array.push(content);
-            }
-        }
-        result_array.sort_by(|a, b| a.vm_id.cmp(&b.vm_id));
+        let content = |vm: &VmInfo, result: String| AgentInstallContent {
+            mci_id: mci.to_string(),
+            vm_id: vm.id.clone(),
+            vm_ip: vm.public_ip.clone(),
+            result,
+        };
+        let results = each_vm(
+            &vms,
+            |vm| {
+                let (tb, ns, mci, user, bytes) =
+                    (self.clone(), ns.to_string(), mci.to_string(), user.to_string(), bytes.clone());
+                async move {
+                    match tb.install_on(&ns, &mci, &vm, &user, &bytes, update).await {
+                        Ok(done) => done,
+                        Err(error) => format!("failed: {error}"),
+                    }
+                }
+            },
+            |_| "failed: the install task died".to_string(),
+        )
+        .await;
+        let result_array = vms.iter().zip(results).map(|(vm, result)| content(vm, result)).collect();
         Ok(AgentInstallResult { result_array })
     }
 
@@ -110,7 +110,8 @@ impl Tumblebug {
 
     /// Whether the VM's agent answers at all.
     pub(super) async fn agent_answers(&self, vm: &VmInfo) -> bool {
-        let url = format!("{}/milkyway/install", agent_base(vm));
+        // The agent's greeting: no side effect (`install` would create its work directory).
+        let url = format!("{}/", agent_base(vm));
         matches!(self.http.get(url).timeout(Duration::from_secs(2)).send().await, Ok(r) if r.status().is_success())
     }
 }

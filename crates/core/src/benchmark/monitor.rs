@@ -3,10 +3,9 @@
 
 use tb_model::agent::{MonitoringResult, VmMonitoring};
 use tb_model::benchmark::AgentMetrics;
-use tokio::task::JoinSet;
 
 use super::call::agent_get;
-use crate::remote::CommandTarget;
+use crate::remote::{CommandTarget, each_vm};
 use crate::{CoreError, CoreResult, Tumblebug};
 
 /// Metrics the agent serves; `all` is every one.
@@ -29,33 +28,36 @@ impl Tumblebug {
         let vms = self.target_vms(ns, mci, &CommandTarget::default()).await?;
         let path =
             if metric == "all" { "/milkyway/metrics".to_string() } else { format!("/milkyway/metrics/{metric}") };
-        let mut set = JoinSet::new();
-        for vm in vms {
-            let (http, path, metric) = (self.http.clone(), path.clone(), metric.clone());
-            set.spawn(async move {
-                let mut out = VmMonitoring {
-                    vm_id: vm.id.clone(),
-                    vm_ip: vm.public_ip.clone(),
-                    metric: metric.clone(),
-                    ..Default::default()
-                };
-                match agent_get::<_, AgentMetrics>(&http, &vm, &path, &[], &serde_json::json!({})).await {
-                    Ok(m) => {
-                        out.value = m.value(&metric).map(|v| format!("{v:.2}")).unwrap_or_default();
-                        out.metrics = Some(m);
+        let mci_monitoring = each_vm(
+            &vms,
+            |vm| {
+                let (http, path, metric) = (self.http.clone(), path.clone(), metric.clone());
+                async move {
+                    let mut out = VmMonitoring {
+                        vm_id: vm.id.clone(),
+                        vm_ip: vm.public_ip.clone(),
+                        metric: metric.clone(),
+                        ..Default::default()
+                    };
+                    match agent_get::<_, AgentMetrics>(&http, &vm, &path, &[], &serde_json::json!({})).await {
+                        Ok(m) => {
+                            out.value = m.value(&metric).map(|v| format!("{v:.2}")).unwrap_or_default();
+                            out.metrics = Some(m);
+                        }
+                        Err(e) => out.err = e,
                     }
-                    Err(e) => out.err = e,
+                    out
                 }
-                out
-            });
-        }
-        let mut mci_monitoring = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            if let Ok(v) = joined {
-                mci_monitoring.push(v);
-            }
-        }
-        mci_monitoring.sort_by(|a, b| a.vm_id.cmp(&b.vm_id));
+            },
+            |vm| VmMonitoring {
+                vm_id: vm.id.clone(),
+                vm_ip: vm.public_ip.clone(),
+                metric: metric.clone(),
+                err: "the call to the agent failed".into(),
+                ..Default::default()
+            },
+        )
+        .await;
         Ok(MonitoringResult { ns_id: ns.to_string(), mci_id: mci.to_string(), mci_monitoring })
     }
 }

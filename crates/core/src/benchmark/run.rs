@@ -8,10 +8,9 @@ use tb_model::benchmark::{
     SpecBenchmarkInfo,
 };
 use tb_model::mci::VmInfo;
-use tokio::task::JoinSet;
 
 use super::call::agent_get;
-use crate::remote::CommandTarget;
+use crate::remote::{CommandTarget, each_vm};
 use crate::{CoreError, CoreResult, Tumblebug, now_string};
 
 /// Agent parameters that change how long or how often, not what one event measures: results
@@ -40,48 +39,51 @@ impl Tumblebug {
         Ok(BenchmarkInfoArray { resultarray: self.on_every_vm(&vms, action, host, query).await })
     }
 
+    /// `init` or `clean` on every VM, failures only logged (the workloads' results say why).
+    async fn housekeeping(&self, vms: &[VmInfo], action: &str, host: &str, query: &AgentQuery) {
+        for r in self.on_every_vm(vms, action, host, query).await {
+            // Milkyway's answers: "The init is complete", "The cleaning is complete".
+            if !r.result.to_lowercase().contains("complete") {
+                tracing::warn!(action, spec = %r.specid, result = %r.result, "agent housekeeping failed");
+            }
+        }
+    }
+
     /// The action on each VM in parallel, results in VM order.
     async fn on_every_vm(&self, vms: &[VmInfo], action: &str, host: &str, query: &AgentQuery) -> Vec<BenchmarkInfo> {
         let targets: Vec<HostSpec> =
             vms.iter().map(|v| HostSpec { host: v.public_ip.clone(), spec: v.spec_id.clone() }).collect();
-        let mut set = JoinSet::new();
-        for (i, vm) in vms.iter().cloned().enumerate() {
-            let (http, action, host, query, targets) =
-                (self.http.clone(), action.to_string(), host.to_string(), query.clone(), targets.clone());
-            set.spawn(async move {
-                let path = format!("/milkyway/{action}");
-                let result = if action == "mrtt" {
-                    // Every other VM of the MCI: the RTT matrix between them.
-                    let others = targets.into_iter().filter(|t| t.host != vm.public_ip).collect();
-                    agent_get::<_, BenchmarkInfoArray>(&http, &vm, &path, &query, &MultiHostReq { multihost: others })
-                        .await
-                        .map(|array| BenchmarkInfo { resultarray: array.resultarray, ..BenchmarkInfo::default() })
-                } else {
-                    agent_get::<_, BenchmarkInfo>(&http, &vm, &path, &query, &BenchmarkReq { host }).await
-                };
-                let mut info =
-                    result.unwrap_or_else(|error| BenchmarkInfo { result: error, ..BenchmarkInfo::default() });
-                info.specid.clone_from(&vm.spec_id);
-                info.region_name = region_key(&vm);
-                (i, info)
-            });
-        }
-        // A VM whose task died still gets its entry, with its spec and region.
-        let mut out: Vec<BenchmarkInfo> = vms
-            .iter()
-            .map(|vm| BenchmarkInfo {
+        each_vm(
+            vms,
+            |vm| {
+                let (http, action, host, query, targets) =
+                    (self.http.clone(), action.to_string(), host.to_string(), query.clone(), targets.clone());
+                async move {
+                    let path = format!("/milkyway/{action}");
+                    let result = if action == "mrtt" {
+                        // Every other VM of the MCI: the RTT matrix between them.
+                        let others = targets.into_iter().filter(|t| t.host != vm.public_ip).collect();
+                        let body = MultiHostReq { multihost: others };
+                        agent_get::<_, BenchmarkInfoArray>(&http, &vm, &path, &query, &body)
+                            .await
+                            .map(|array| BenchmarkInfo { resultarray: array.resultarray, ..BenchmarkInfo::default() })
+                    } else {
+                        agent_get::<_, BenchmarkInfo>(&http, &vm, &path, &query, &BenchmarkReq { host }).await
+                    };
+                    let info =
+                        result.unwrap_or_else(|error| BenchmarkInfo { result: error, ..BenchmarkInfo::default() });
+                    BenchmarkInfo { specid: vm.spec_id.clone(), region_name: region_key(&vm), ..info }
+                }
+            },
+            // A VM whose task died still gets its entry, with its spec and region.
+            |vm| BenchmarkInfo {
                 result: format!("the call to the agent of VM {} failed", vm.id),
                 specid: vm.spec_id.clone(),
                 region_name: region_key(vm),
                 ..BenchmarkInfo::default()
-            })
-            .collect();
-        while let Some(joined) = set.join_next().await {
-            if let Ok((i, info)) = joined {
-                out[i] = info;
-            }
-        }
-        out
+            },
+        )
+        .await
     }
 
     /// `POST /ns/{ns}/benchmarkAll/mci/{mci}`: every workload one after another (all VMs at
@@ -103,11 +105,7 @@ impl Tumblebug {
             actions.push("rtt");
         }
         // The file and database workloads need their data prepared first.
-        for r in self.on_every_vm(&vms, "init", host, query).await {
-            if !r.result.to_lowercase().contains("complete") {
-                tracing::warn!(spec = %r.specid, result = %r.result, "agent init failed; file and DB results will say why");
-            }
-        }
+        self.housekeeping(&vms, "init", host, query).await;
         for action in actions {
             let results = self.on_every_vm(&vms, action, host, query).await;
             for r in &results {
@@ -133,11 +131,7 @@ impl Tumblebug {
             info.evaled_time.clone_from(&evaled);
         }
         // The data `init` prepared is removed again (best effort).
-        for r in self.on_every_vm(&vms, "clean", host, query).await {
-            if !r.result.to_lowercase().contains("complete") {
-                tracing::warn!(spec = %r.specid, result = %r.result, "agent clean failed");
-            }
-        }
+        self.housekeeping(&vms, "clean", host, query).await;
         // Scores compare with references taken at the default workload sizes: results of
         // other sizes (e.g. maxPrime=2000) are answered but not kept.
         match query.iter().find(|(k, _)| !SIZE_NEUTRAL.contains(&k.as_str())) {

@@ -140,6 +140,20 @@ impl Tumblebug {
         Ok(self.streams.tasks(ns, mci))
     }
 
+    /// `GET /cmd/mci/{mci}/task/{taskId}`.
+    pub async fn command_task(
+        &self,
+        ns: &str,
+        mci: &str,
+        task_id: &str,
+    ) -> CoreResult<tb_model::command::CommandTaskInfo> {
+        self.command_tasks(ns, mci)
+            .await?
+            .into_iter()
+            .find(|t| t.task_id == task_id)
+            .ok_or_else(|| CoreError::not_found(format!("no command task {task_id} on MCI {mci}")))
+    }
+
     /// Opens the live event stream of a request about to start, so that a client told the
     /// request id can subscribe before the work reaches the VMs.
     pub fn open_command_stream(&self, ns: &str, mci: &str, request_id: &str) -> CoreResult<()> {
@@ -157,13 +171,12 @@ impl Tumblebug {
         if commands.is_empty() {
             return Err(CoreError::invalid("command must hold at least one command"));
         }
-        let mut vms = self.target_vms(ns, mci, target).await?;
+        let (all_vms, mut vms) = self.mci_vms_and_targets(ns, mci, target).await?;
         // Placeholders number the targeted VMs in id order (AssignTask).
         vms.sort_by(|a, b| a.id.cmp(&b.id));
         if !commands.iter().any(|c| placeholder::has_placeholders(c)) {
             return Ok(vms.into_iter().map(|vm| VmJob { vm, commands: commands.to_vec() }).collect());
         }
-        let all_vms = self.vm_docs(ns, mci).await?;
         let mut others = BTreeMap::new();
         for other in commands.iter().flat_map(|c| placeholder::referenced_mcis(c, mci)) {
             // One that does not exist is reported by the expansion, naming the placeholder.

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tb_model::mci::SshCmdResult;
-use tokio::task::JoinSet;
+use tb_model::mci::{SshCmdResult, VmInfo};
 
-use super::{CommandTarget, FANOUT, TRANSFER_TIMEOUT};
+use super::{CommandTarget, TRANSFER_TIMEOUT, each_vm};
 use crate::{CoreError, CoreResult, Tumblebug};
 
 impl Tumblebug {
@@ -24,54 +23,32 @@ impl Tumblebug {
             return Err(CoreError::invalid("path (the destination on the VMs) is required"));
         }
         let vms = self.target_vms(ns, mci, &target).await?;
-        let slots = Arc::new(tokio::sync::Semaphore::new(FANOUT));
-        let mut set = JoinSet::new();
-        for vm in vms {
-            let (tb, ns, mci, user, path, bytes, slots) = (
-                self.clone(),
-                ns.to_string(),
-                mci.to_string(),
-                user.to_string(),
-                remote_path.to_string(),
-                bytes.clone(),
-                slots.clone(),
-            );
-            set.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let mut out = SshCmdResult {
-                    mci_id: mci.clone(),
-                    vm_id: vm.id.clone(),
-                    vm_ip: vm.public_ip.clone(),
-                    command: BTreeMap::from([(0, format!("upload {} bytes to {path}", bytes.len()))]),
-                    ..SshCmdResult::default()
-                };
-                match tb.ssh_route(&ns, &vm, &user).await {
-                    Ok(r) => {
-                        match tb
-                            .ssh
-                            .upload(&r.target, r.bastion.as_ref(), &r.check, &path, &bytes, TRANSFER_TIMEOUT)
-                            .await
-                        {
-                            Ok(key) => {
-                                if vm.ssh_host_key_info.is_none() {
-                                    tb.remember_host_key(&ns, &mci, &vm.id, &key).await;
-                                }
-                            }
-                            Err(e) => out.err = Some(e.full_message()),
-                        }
-                    }
-                    Err(e) => out.err = Some(e),
-                }
-                out
-            });
-        }
-        let mut results = Vec::new();
-        while let Some(j) = set.join_next().await {
-            if let Ok(r) = j {
-                results.push(r);
-            }
-        }
-        results.sort_by(|a, b| a.vm_id.cmp(&b.vm_id));
+        let command = BTreeMap::from([(0, format!("upload {} bytes to {remote_path}", bytes.len()))]);
+        let result_of = |vm: &VmInfo, err: Option<String>| SshCmdResult {
+            mci_id: mci.to_string(),
+            vm_id: vm.id.clone(),
+            vm_ip: vm.public_ip.clone(),
+            command: command.clone(),
+            err,
+            ..SshCmdResult::default()
+        };
+        let uploads = each_vm(
+            &vms,
+            |vm| {
+                let (tb, ns, mci, user, path, bytes) = (
+                    self.clone(),
+                    ns.to_string(),
+                    mci.to_string(),
+                    user.to_string(),
+                    remote_path.to_string(),
+                    bytes.clone(),
+                );
+                async move { tb.upload_to_vm(&ns, &mci, &vm, &user, &path, &bytes).await.err() }
+            },
+            |_| Some("upload task failed".to_string()),
+        )
+        .await;
+        let results = vms.iter().zip(uploads).map(|(vm, err)| result_of(vm, err)).collect();
         Ok(results)
     }
 
@@ -111,7 +88,7 @@ impl Tumblebug {
         &self,
         ns: &str,
         mci: &str,
-        vm: &tb_model::mci::VmInfo,
+        vm: &VmInfo,
         user: &str,
         path: &str,
         bytes: &[u8],

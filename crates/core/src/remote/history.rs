@@ -43,6 +43,13 @@ impl CommandStatusFilter {
     }
 }
 
+/// The record an active marker stands for: `/cmdactive/{ns}/{mci}/{vm}/{index}` →
+/// `/cmdhist/{ns}/{mci}/{vm}/{index}`.
+fn record_of_marker(marker: &str) -> String {
+    let rest = marker.strip_prefix(keys::COMMAND_ACTIVE_PREFIX).unwrap_or(marker);
+    format!("{}{rest}", keys::COMMAND_HISTORY_PREFIX)
+}
+
 /// The last `KEPT_OUTPUT` bytes of `text`, cut at a character boundary.
 pub(super) fn tail(text: &str) -> String {
     if text.len() <= KEPT_OUTPUT {
@@ -180,26 +187,38 @@ impl Tumblebug {
     /// `GET /mci/{id}/vm/{vmId}/handlingCount`: records of the VM now running.
     pub async fn handling_count(&self, ns: &str, mci: &str, vm: &str) -> CoreResult<HandlingCommandCountResponse> {
         self.vm_doc(ns, mci, vm).await?;
-        let prefix = keys::command_active_prefix(ns, mci, vm);
-        let mut handling_count = 0;
-        for kv in self.store.range(&prefix).await? {
-            let Ok(index) = kv.key[prefix.len()..].parse::<u64>() else { continue };
-            let key = keys::command_history(ns, mci, vm, index);
-            let record = repo::get::<CommandStatusInfo>(self.store.as_ref(), &key).await?;
-            if record.is_some_and(|r| r.value.status == CommandExecutionStatus::Handling) {
-                handling_count += 1;
-            }
-        }
+        let handling_count = self.handling_records(&keys::command_active_prefix(ns, mci, vm)).await?.len();
         Ok(HandlingCommandCountResponse { vm_id: vm.to_string(), handling_count })
     }
 
     /// `GET /mci/{id}/handlingCount`: the same for every VM of the MCI.
     pub async fn mci_handling_count(&self, ns: &str, mci: &str) -> CoreResult<MciHandlingCommandCountResponse> {
+        self.mci_doc(ns, mci).await?;
         let mut out = MciHandlingCommandCountResponse { mci_id: mci.to_string(), ..Default::default() };
         for vm in self.vm_docs(ns, mci).await? {
-            let count = self.handling_count(ns, mci, &vm.id).await?.handling_count;
-            out.total_handling_count += count;
-            out.vm_handling_counts.insert(vm.id, count);
+            out.vm_handling_counts.insert(vm.id, 0);
+        }
+        for record_key in self.handling_records(&keys::mci_command_active_prefix(ns, mci)).await? {
+            // /cmdhist/{ns}/{mci}/{vm}/{index}
+            let vm = record_key.rsplit('/').nth(1).unwrap_or_default();
+            if let Some(count) = out.vm_handling_counts.get_mut(vm) {
+                *count += 1;
+                out.total_handling_count += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keys of the records under an active-marker prefix that are `Handling` now (markers
+    /// mirror record keys: `/cmdactive/...` ↔ `/cmdhist/...`).
+    async fn handling_records(&self, active_prefix: &str) -> CoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for kv in self.store.range(active_prefix).await? {
+            let record_key = record_of_marker(&kv.key);
+            let record = repo::get::<CommandStatusInfo>(self.store.as_ref(), &record_key).await?;
+            if record.is_some_and(|r| r.value.status == CommandExecutionStatus::Handling) {
+                out.push(record_key);
+            }
         }
         Ok(out)
     }
@@ -209,7 +228,7 @@ impl Tumblebug {
     pub(crate) async fn drop_command_history(&self, ns: &str, mci: &str, vm: Option<&str>) -> CoreResult<()> {
         let (history, active) = match vm {
             Some(vm) => (keys::command_history_prefix(ns, mci, vm), keys::command_active_prefix(ns, mci, vm)),
-            None => (keys::mci_command_history_prefix(ns, mci), format!("{}{ns}/{mci}/", keys::COMMAND_ACTIVE_PREFIX)),
+            None => (keys::mci_command_history_prefix(ns, mci), keys::mci_command_active_prefix(ns, mci)),
         };
         let mut doomed: Vec<String> = Vec::new();
         for prefix in [history, active] {
@@ -218,7 +237,7 @@ impl Tumblebug {
         match vm {
             Some(vm) => doomed.push(keys::command_sequence(ns, mci, vm)),
             None => {
-                let seq = keys::command_sequence(ns, mci, "");
+                let seq = keys::mci_command_sequence_prefix(ns, mci);
                 doomed.extend(self.store.range(&seq).await?.into_iter().map(|kv| kv.key));
             }
         }
@@ -233,9 +252,7 @@ impl Tumblebug {
     pub(crate) async fn mark_interrupted_commands(&self) -> CoreResult<usize> {
         let mut n = 0;
         for kv in self.store.range(keys::COMMAND_ACTIVE_PREFIX).await? {
-            // /cmdactive/{ns}/{mci}/{vm}/{index} → the record /cmdhist/{ns}/{mci}/{vm}/{index}
-            let record_key =
-                format!("{}{}", keys::COMMAND_HISTORY_PREFIX, &kv.key[keys::COMMAND_ACTIVE_PREFIX.len()..]);
+            let record_key = record_of_marker(&kv.key);
             let res = repo::modify(self.store.as_ref(), &record_key, "command record", |r: &mut CommandStatusInfo| {
                 if r.status.is_active() {
                     r.status = CommandExecutionStatus::Interrupted;

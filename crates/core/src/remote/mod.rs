@@ -59,20 +59,57 @@ impl CommandTarget {
     }
 }
 
+/// Runs `work` for every VM at once, at most [`FANOUT`] at a time, and returns the results in
+/// the order of `vms`; a VM whose task died (panicked) gets `died(vm)`.
+pub(crate) async fn each_vm<T, F, Fut>(vms: &[VmInfo], work: F, died: impl Fn(&VmInfo) -> T) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(VmInfo) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(FANOUT));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, vm) in vms.iter().enumerate() {
+        let (job, slots) = (work(vm.clone()), slots.clone());
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            (i, job.await)
+        });
+    }
+    let mut out: Vec<Option<T>> = vms.iter().map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, value)) = joined {
+            out[i] = Some(value);
+        }
+    }
+    out.into_iter().zip(vms).map(|(value, vm)| value.unwrap_or_else(|| died(vm))).collect()
+}
+
 impl Tumblebug {
     /// The VMs of the MCI the target selects; none is an error (404).
     pub(crate) async fn target_vms(&self, ns: &str, mci: &str, target: &CommandTarget) -> CoreResult<Vec<VmInfo>> {
+        Ok(self.mci_vms_and_targets(ns, mci, target).await?.1)
+    }
+
+    /// Every VM of the MCI, and the ones the target selects (none is an error, 404).
+    pub(crate) async fn mci_vms_and_targets(
+        &self,
+        ns: &str,
+        mci: &str,
+        target: &CommandTarget,
+    ) -> CoreResult<(Vec<VmInfo>, Vec<VmInfo>)> {
         self.mci_doc(ns, mci).await?;
-        let mut vms = Vec::new();
-        for vm in self.vm_docs(ns, mci).await? {
-            if target.selects(&vm)? {
-                vms.push(vm);
+        let all = self.vm_docs(ns, mci).await?;
+        let mut selected = Vec::new();
+        for vm in &all {
+            if target.selects(vm)? {
+                selected.push(vm.clone());
             }
         }
-        if vms.is_empty() {
+        if selected.is_empty() {
             return Err(CoreError::not_found(format!("no VM of MCI {mci} matches the target")));
         }
-        Ok(vms)
+        Ok((all, selected))
     }
 
     /// The live events of command request `request_id` on this MCI (404 when this process

@@ -36,6 +36,11 @@ pub struct Subscription {
     pub live: Option<broadcast::Receiver<CommandStreamEvent>>,
 }
 
+/// Drops ended streams past their retention.
+fn forget_expired(streams: &mut HashMap<String, Stream>) {
+    streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
+}
+
 /// Every command stream of this process.
 #[derive(Default)]
 pub struct CommandStreams {
@@ -56,7 +61,7 @@ impl CommandStreams {
             return Ok(false);
         }
         let mut streams = self.lock();
-        streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
+        forget_expired(&mut streams);
         if let Some(running) = streams.get(id).filter(|s| s.ended.is_none()) {
             if running.ns == ns && running.mci == mci {
                 return Ok(false);
@@ -141,7 +146,7 @@ impl CommandStreams {
     /// The stream of request `id` on this MCI, if this process has it.
     pub fn subscribe(&self, ns: &str, mci: &str, id: &str) -> Option<Subscription> {
         let mut streams = self.lock();
-        streams.retain(|_, s| s.ended.is_none_or(|at| at.elapsed() < RETENTION));
+        forget_expired(&mut streams);
         let stream = streams.get(id).filter(|s| s.ns == ns && s.mci == mci)?;
         // Taken under the lock that publish holds: no event falls between backlog and live.
         let live = stream.ended.is_none().then(|| stream.live.subscribe());

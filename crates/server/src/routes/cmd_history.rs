@@ -160,8 +160,7 @@ pub async fn get_task(
     State(s): State<AppState>,
     Path((ns, mci, task)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let found = s.tb.command_tasks(&ns, &mci).await?.into_iter().find(|t| t.task_id == task);
-    Ok(json(found.ok_or_else(|| ApiError::not_found(format!("no command task {task} on MCI {mci}")))?))
+    Ok(json(s.tb.command_task(&ns, &mci, &task).await?))
 }
 
 #[utoipa::path(post, path = "/ns/{nsId}/cmd/mci/{mciId}/task/{taskId}/cancel", tag = TAG,
